@@ -1,0 +1,29 @@
+/**
+ * The contract between the overlay layer (what the cut puts in the image)
+ * and the guest init / QEMU runner (what reads it at boot). Both sides import
+ * these names so they cannot drift apart.
+ */
+
+/** Our init, passed to the kernel as `rdinit=`. A POSIX sh script. */
+export const GUEST_INIT_PATH = '/rapido-init';
+/** Shell-sourceable `export KEY='value'` lines: the rapido.conf values the recipe uses. */
+export const GUEST_ENV_PATH = '/rapido.env';
+/** Autorun scripts, run in lexical order: `/rapido-autorun/NNN-<basename>`, mode 0755. */
+export const GUEST_AUTORUN_DIR = '/rapido-autorun';
+/** Post-autorun steps from `-x CMD` / `-f FILE`, run after the autoruns in lexical order: `/rapido-post/NNN`, mode 0755, `#!/bin/sh` for -x. */
+export const GUEST_POST_DIR = '/rapido-post';
+/** VM resources as Rapido encodes them: empty files `/rapido-rsc/cpu/<N>` and `/rapido-rsc/mem/<SIZE>`. */
+export const GUEST_RSC_DIR = '/rapido-rsc';
+
+/** Kernel command-line parameters the runner passes and the init reads. */
+export const KPARAM_VM_NUM = 'rapido.vm_num';        // rapido.vm_num=N
+export const KPARAM_HOSTNAME = 'rapido.hostname';    // rapido.hostname=NAME
+export const KPARAM_EXIT = 'rapido.exit';            // rapido.exit=1: power off after the last step (non-interactive)
+
+/**
+ * The guest reports its result on the second serial port (/dev/ttyS1), never
+ * on the console, so nothing a test prints can fake it. One line:
+ *   `rapido-status <N>` where N is 0 or the first failing step's exit status.
+ */
+export const GUEST_STATUS_TTY = '/dev/ttyS1';
+export const GUEST_STATUS_PREFIX = 'rapido-status ';
