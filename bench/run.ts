@@ -1,0 +1,157 @@
+/**
+ * `npm run bench`: the edit → re-cut loop, measured side by side in one run.
+ * Every figure is the median wall time of several runs of a whole process,
+ * as a developer experiences it. Plain dracut (what Rapido ran until 2025)
+ * builds the same binaries, modules, tree and autorun script.
+ */
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const RAPIDO = join(REPO, 'bin/rapido.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function measure(n: number, before: (i: number) => void, run: () => number): number {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    before(i);
+    xs.push(run());
+  }
+  return median(xs);
+}
+
+/** A stand-in FSTESTS_SRC of realistic size: ~3000 files, ~100 MB, deterministic content. */
+function makeFstestsTree(dir: string): { files: number; bytes: number } {
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const chunk = Buffer.alloc(1 << 20);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (rnd() * 256) | 0;
+  let bytes = 0;
+  let files = 0;
+  for (let d = 0; d < 30; d++) {
+    const sub = join(dir, 'tests', `group${d}`);
+    mkdirSync(sub, { recursive: true });
+    for (let f = 0; f < 100; f++) {
+      // Mostly small test scripts and outputs, some larger binaries.
+      const size = f % 25 === 0 ? 700_000 + ((rnd() * 600_000) | 0) : 2000 + ((rnd() * 18000) | 0);
+      const off = (rnd() * (chunk.length - size)) | 0;
+      writeFileSync(join(sub, `${String(f).padStart(3, '0')}`), chunk.subarray(Math.max(0, off), Math.max(0, off) + size));
+      bytes += size;
+      files++;
+    }
+  }
+  writeFileSync(join(dir, 'check'), '#!/bin/bash\necho "fstests stand-in: $*"\n', { mode: 0o755 });
+  return { files: files + 1, bytes };
+}
+
+function kernelRelease(): string {
+  return spawnSync('sh', ['-c', 'ls /lib/modules | sort -V | tail -1'], { encoding: 'utf8' }).stdout.trim();
+}
+
+interface Row { name: string; ms: number; note?: string }
+
+function benchRecipe(recipe: string, root: string, kver: string, modRoot: string, nodeFloor: number): Row[] {
+  const proj = join(root, recipe);
+  mkdirSync(proj, { recursive: true });
+  const store = join(proj, 'store');
+  const out = join(proj, 'initrds/myinitrd');
+  const fstests = join(root, 'fstests');
+  const conf = join(proj, 'rapido.conf');
+  writeFileSync(conf, `RAPIDO_STORE="${store}"\nDRACUT_OUT="${out}"\nFSTESTS_SRC="${fstests}"\nKERNEL_RELEASE="${kver}"\nKERNEL_INSTALL_MOD_PATH="${modRoot}"\n`);
+  // A private copy of the recipe and its autorun script, so the bench can edit the script.
+  const recipeDir = join(proj, 'recipes');
+  cpSync(join(REPO, 'recipes'), recipeDir, { recursive: true });
+  const env = { ...process.env, RAPIDO_CONF: conf };
+  const manifest = join(recipeDir, `${recipe}.rapido`);
+  const cut = () => sh(process.execPath, [RAPIDO, 'cut', '-B', manifest], { cwd: proj, env });
+  const autorun = join(recipeDir, 'autorun', recipe === 'simple-example' ? 'simple-example.sh' : 'fstests.sh');
+  const zram = join(modRoot, 'lib/modules', kver, 'kernel/drivers/block/zram/zram.ko');
+  const ageAll = () => {
+    // As if the last edit was a while ago: the racy-clean window has passed.
+    const t = new Date(Date.now() - 5000);
+    for (const f of [autorun, zram, manifest]) utimesSync(f, t, t);
+  };
+
+  // What plain dracut builds for the same recipe: the binaries, modules, tree and autorun.
+  const parsed = JSON.parse(
+    spawnSync(process.execPath, ['--input-type=module', '-e', `
+      const { loadConfig } = await import('${REPO}/dist/src/config/loadConfig.js');
+      const { parseRecipe } = await import('${REPO}/dist/src/derivations/recipe/parseRecipe.js');
+      const r = parseRecipe('x', '${manifest}', loadConfig());
+      console.log(JSON.stringify(r.directives.map((d) => [d.kind, ...d.args])));
+    `], { env, cwd: proj, encoding: 'utf8', input: '' }).stdout || '[]',
+  ) as string[][];
+  const which = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`], { encoding: 'utf8' }).stdout.trim();
+  const bins = parsed.filter((d) => d[0] === 'bin' || d[0] === 'try-bin').flatMap((d) => d.slice(1)).map(which).filter(Boolean);
+  const mods = parsed.filter((d) => d[0] === 'kmod' || d[0] === 'try-kmod').flatMap((d) => d.slice(1));
+  const includes = parsed.filter((d) => d[0] === 'tree').flatMap((d) => ['--include', d[2], d[1]]);
+  const dracutOut = join(proj, 'dracut.img');
+  const dracutArgs = ['--no-compress', '--no-early-microcode', '--no-hostonly', '--force', '--quiet', '--kver', kver, '--kmoddir', join(modRoot, 'lib/modules', kver),
+    '--modules', 'base', '--install', bins.join(' '), '--add-drivers', mods.join(' '), '--include', autorun, '/.profile', ...includes,
+    '--tmpdir', proj, dracutOut];
+  const dracut = measure(RUNS, () => {}, () => sh('dracut', dracutArgs, { env: { ...process.env, SOURCE_DATE_EPOCH: '0' } }));
+
+  const cold = measure(RUNS, () => {
+    rmSync(store, { recursive: true, force: true });
+    rmSync(join(proj, 'initrds'), { recursive: true, force: true });
+  }, cut);
+  ageAll();
+  cut(); // re-derive once with nothing racy, so the stamp is trusted
+  const noop = measure(RUNS * 2, () => {}, cut);
+  let n = 0;
+  const editAutorun = measure(RUNS, () => appendFileSync(autorun, `# edit ${n++}\n`), cut);
+  // Rebuilding one kernel module: new bytes at the same path.
+  const editModule = measure(RUNS, () => {
+    const b = readFileSync(zram);
+    rmSync(zram); // break the hard link to the system's copy
+    writeFileSync(zram, Buffer.concat([b, Buffer.from([n++ & 0xff])]));
+  }, cut);
+  ageAll();
+  return [
+    { name: `${recipe}: plain dracut (no cache)`, ms: dracut },
+    { name: `${recipe}: rapido cold cut (empty store)`, ms: cold, note: `${(dracut / cold).toFixed(2)}x dracut speed` },
+    { name: `${recipe}: rapido warm no-op re-cut`, ms: noop, note: `${(dracut / noop).toFixed(1)}x faster than dracut, ${(noop / nodeFloor).toFixed(2)}x node floor` },
+    { name: `${recipe}: re-cut after autorun edit`, ms: editAutorun, note: `${(editAutorun / noop).toFixed(2)}x no-op, ${(editAutorun / nodeFloor).toFixed(2)}x node floor` },
+    { name: `${recipe}: re-cut after a module rebuild`, ms: editModule, note: `${(editModule / noop).toFixed(2)}x no-op, ${(editModule / nodeFloor).toFixed(2)}x node floor` },
+  ];
+}
+
+function main(): void {
+  if (!existsSync(RAPIDO)) throw new Error('build first: npm run build');
+  const root = mkdtempSync(join(tmpdir(), 'rapido-bench-'));
+  try {
+    const kver = kernelRelease();
+    // A private modules tree (hard links, no copying) so one module can be "rebuilt".
+    const modRoot = join(root, 'mods');
+    mkdirSync(join(modRoot, 'lib/modules'), { recursive: true });
+    sh('cp', ['-al', `/lib/modules/${kver}`, join(modRoot, 'lib/modules/')]);
+    const tree = makeFstestsTree(join(root, 'fstests'));
+    const nodeFloor = measure(RUNS * 2, () => {}, () => sh(process.execPath, ['-e', '0']));
+    const rows: Row[] = [{ name: 'node empty process (floor)', ms: nodeFloor }];
+    for (const recipe of ['simple-example', 'fstests-btrfs']) rows.push(...benchRecipe(recipe, root, kver, modRoot, nodeFloor));
+    const w = Math.max(...rows.map((r) => r.name.length));
+    console.log(`rapido bench: median of ${RUNS} runs (no-op: ${RUNS * 2}); kernel ${kver}; FSTESTS_SRC stand-in ${tree.files} files, ${(tree.bytes / 1048576).toFixed(0)} MiB`);
+    console.log(`${'scenario'.padEnd(w)}  ${'median'.padStart(9)}  ratio`);
+    for (const r of rows) console.log(`${r.name.padEnd(w)}  ${r.ms.toFixed(1).padStart(6)} ms  ${r.note ?? ''}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main();

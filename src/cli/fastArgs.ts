@@ -1,0 +1,28 @@
+import type { PostStep } from '../derivations/builders/context.js';
+
+export interface CutArgs {
+  name: string;
+  buildOnly: boolean;
+  post: PostStep[];
+}
+
+/**
+ * The edit → re-cut loop runs `rapido cut [-B] [-x CMD] [-f FILE] NAME`
+ * hundreds of times a day. Parsing that by hand spares loading yargs (about
+ * 70 ms); anything else (other flags, --help) goes to the full parser.
+ */
+export function parseFastCut(argv: string[]): CutArgs | null {
+  if (argv[0] !== 'cut') return null;
+  let name: string | undefined;
+  let buildOnly = false;
+  const post: PostStep[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-B') buildOnly = true;
+    else if (a === '-x' && i + 1 < argv.length) post.push({ kind: 'cmd', cmd: argv[++i] });
+    else if (a === '-f' && i + 1 < argv.length) post.push({ kind: 'file', path: argv[++i] });
+    else if (!a.startsWith('-') && name === undefined) name = a;
+    else return null;
+  }
+  return name === undefined ? null : { name, buildOnly, post };
+}

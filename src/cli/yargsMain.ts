@@ -1,0 +1,33 @@
+import yargs from 'yargs';
+import { cutModule } from './commands/cut.js';
+import { bootModule } from './commands/boot.js';
+import { listModule } from './commands/list.js';
+
+export async function runYargs(argv: string[]): Promise<void> {
+  const y = yargs(argv);
+  await y
+    .scriptName('rapido')
+    .usage('$0 <command> [options]\n\nCut an initramfs for a recipe from cached layers, and boot it in QEMU with your kernel.')
+    .command(cutModule)
+    .command(bootModule)
+    .command(listModule)
+    .command('help', 'show this help', {}, () => {
+      y.showHelp('log');
+    })
+    .demandCommand(1, 'say what to do: rapido cut NAME, rapido boot, rapido list')
+    .strict()
+    .epilogue(
+      'Configuration comes from ./rapido.conf (or $RAPIDO_CONF): KERNEL_SRC, KERNEL_RELEASE, KERNEL_INSTALL_MOD_PATH,\n' +
+        'DRACUT_EXTRA_ARGS, DRACUT_OUT, RAPIDO_STORE, QEMU_EXTRA_ARGS, ... Layers are cached in the store; see rapido-store --help.',
+    )
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`rapido: error: ${msg}\n  hint: rapido --help lists commands and options\n`);
+      void y;
+      process.exitCode = 2;
+    })
+    .help()
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .parseAsync();
+}

@@ -1,0 +1,81 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { release as hostRelease } from 'node:os';
+import { join } from 'node:path';
+import { RapidoError } from '../errors.js';
+import { configPath, isDir, type RapidoConfig } from './loadConfig.js';
+
+export interface KernelInfo {
+  release: string;
+  /** The bootable image: KERNEL_SRC's bzImage or /boot/vmlinuz-<release>. */
+  image: string;
+  /** Where this release's modules live (may not exist: only `kmod` needs it). */
+  modDir: string;
+  /** How it was chosen, for messages. */
+  source: 'KERNEL_SRC' | 'KERNEL_RELEASE' | 'running' | 'newest-in-boot';
+}
+
+/**
+ * KERNEL_SRC (a built tree) wins, then KERNEL_RELEASE, then the running kernel
+ * if it has an image and modules, else the newest kernel in /boot with modules.
+ */
+export function resolveKernel(conf: RapidoConfig, bootDir = '/boot', modulesRoot = '/lib/modules'): KernelInfo {
+  const modPath = conf.get('KERNEL_INSTALL_MOD_PATH');
+  const modDirFor = (rel: string) =>
+    modPath ? join(configPath(conf, modPath), 'lib/modules', rel) : join(modulesRoot, rel);
+
+  const src = conf.get('KERNEL_SRC');
+  if (src) {
+    const tree = configPath(conf, src);
+    const relFile = join(tree, 'include/config/kernel.release');
+    let rel: string;
+    try {
+      rel = readFileSync(relFile, 'utf8').trim();
+    } catch (e) {
+      throw new RapidoError('KERNEL_SRC_UNBUILT', `KERNEL_SRC=${tree}: cannot read ${relFile}`, {
+        hint: 'build the kernel first (make -j$(nproc)), or fix KERNEL_SRC in rapido.conf',
+        cause: e,
+      });
+    }
+    const release = conf.get('KERNEL_RELEASE') || rel;
+    return { release, image: join(tree, 'arch/x86/boot/bzImage'), modDir: modDirFor(release), source: 'KERNEL_SRC' };
+  }
+
+  const rel = conf.get('KERNEL_RELEASE');
+  if (rel) return { release: rel, image: join(bootDir, `vmlinuz-${rel}`), modDir: modDirFor(rel), source: 'KERNEL_RELEASE' };
+
+  const running = hostRelease();
+  if (existsSync(join(bootDir, `vmlinuz-${running}`)) && isDir(modDirFor(running))) {
+    return { release: running, image: join(bootDir, `vmlinuz-${running}`), modDir: modDirFor(running), source: 'running' };
+  }
+  let candidates: string[] = [];
+  try {
+    candidates = readdirSync(bootDir)
+      .filter((f) => f.startsWith('vmlinuz-'))
+      .map((f) => f.slice('vmlinuz-'.length))
+      .filter((r) => isDir(modDirFor(r)));
+  } catch {
+    /* no /boot: handled below */
+  }
+  candidates.sort(compareVersions);
+  const newest = candidates.at(-1);
+  if (!newest) {
+    throw new RapidoError('NO_KERNEL', `no kernel found: /boot has no vmlinuz-* with modules under ${modDirFor('<release>')}`, {
+      hint: 'install one (apt-get install linux-image-amd64), or set KERNEL_SRC to a built kernel tree in rapido.conf',
+    });
+  }
+  return { release: newest, image: join(bootDir, `vmlinuz-${newest}`), modDir: modDirFor(newest), source: 'newest-in-boot' };
+}
+
+/** Version-aware order: 6.10 sorts after 6.9. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/(\d+)/);
+  const pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] === pb[i]) continue;
+    const na = Number(pa[i]);
+    const nb = Number(pb[i]);
+    if (i % 2 === 1 && !Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
+    return pa[i] < pb[i] ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}

@@ -1,0 +1,71 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { RapidoError } from '../errors.js';
+import type { BootOptions } from '../cli/bootOptions.js';
+import { configPath, outPath, storeDir, type RapidoConfig } from '../config/loadConfig.js';
+import { resolveKernel } from '../config/resolveKernel.js';
+import { readStamp, type Stamp } from '../derivations/cutStamp.js';
+import type { Store } from '../store/index.js';
+
+/** Boots a cut image: resources from the recipe (or the image itself), the kernel it was cut for, unless overridden. */
+export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | undefined, o: BootOptions): Promise<number> {
+  if (!existsSync(out)) {
+    throw new RapidoError('NO_IMAGE', `no image at ${out}`, { hint: 'cut one first: rapido cut -B NAME (rapido list shows recipes)' });
+  }
+  const vm = stamp?.vm ?? resourcesFromImage(out);
+  const kernel = o.kernel ?? stamp?.kernel.image ?? resolveKernel(conf).image;
+  let store: Store | undefined;
+  // The KVM verdict lives in the store; opening it (LMDB) only when auto-detection asks.
+  const openVerdicts = async () => {
+    if (!store) {
+      const { openStore } = await import('../store/index.js');
+      store = openStore(storeDir(conf));
+    }
+    return store;
+  };
+  const { bootVm } = await import('../runner/bootVm.js');
+  const { getHostVerdict, putHostVerdict } = await import('../store/hostVerdicts.js');
+  try {
+    const s = o.accel === 'tcg' || o.accel === 'kvm' ? undefined : await openVerdicts();
+    const result = await bootVm({
+      image: out,
+      kernel,
+      cpus: o.vmCpus ?? vm.cpus ?? 2,
+      mem: o.vmMem ?? vm.mem ?? '512M',
+      timeoutSec: o.timeout,
+      accel: o.accel ?? 'auto',
+      interactive: Boolean(process.stdin.isTTY) && !o.exit,
+      quiet: Boolean(o.quiet),
+      pidDir: configPath(conf, conf.get('QEMU_PID_DIR') || dirname(out)),
+      netConfDir: configPath(conf, conf.get('VM_NET_CONF') || 'net-conf'),
+      extraKernelParams: conf.get('QEMU_EXTRA_KERNEL_PARAMS'),
+      extraQemuArgs: conf.get('QEMU_EXTRA_ARGS'),
+      verdicts: {
+        get: (k: string) => (s ? getHostVerdict(s, k) : undefined),
+        put: (k: string, v: unknown) => { if (s) putHostVerdict(s, k, v); },
+      },
+    });
+    return result.status;
+  } finally {
+    await store?.close();
+  }
+}
+
+/** An image rapido did not cut (or whose stamp is gone): read Rapido's /rapido-rsc entries from the archive. */
+function resourcesFromImage(out: string): { cpus?: number; mem?: string } {
+  const buf = readFileSync(out);
+  const vm: { cpus?: number; mem?: string } = {};
+  const re = /rapido-rsc\/(cpu|mem)\/([0-9]+[KMGT]?)\0/gi;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(buf.toString('latin1')))) {
+    if (m[1] === 'cpu') vm.cpus = Number(m[2]);
+    else vm.mem = m[2].toUpperCase();
+  }
+  return vm;
+}
+
+/** `rapido boot`: the last cut image again. */
+export async function bootLast(conf: RapidoConfig, o: BootOptions): Promise<number> {
+  const out = outPath(conf);
+  return bootCut(conf, out, readStamp(out), o);
+}

@@ -1,0 +1,33 @@
+import type { LayerOutcome } from './cutImage.js';
+
+/** Per-layer progress on a TTY; silence otherwise (the caller prints one summary line). */
+export interface Progress {
+  start(layer: string, builder: string): void;
+  done(outcome: LayerOutcome): void;
+}
+
+const SOURCE_LABEL: Record<LayerOutcome['source'], string> = { stamp: 'unchanged', store: 'from store', built: 'built' };
+
+export function makeProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (!stream.isTTY) return { start() {}, done() {} };
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    start(layer, builder) {
+      const t0 = Date.now();
+      const draw = () => stream.write(`\r\x1b[K  ${layer.padEnd(16)} ${builder.padEnd(15)} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      draw();
+      timer = setInterval(draw, 200);
+      timer.unref();
+    },
+    done(o) {
+      if (timer) clearInterval(timer);
+      stream.write(`\r\x1b[K  ${o.name.padEnd(16)} ${o.builder.padEnd(15)} ${SOURCE_LABEL[o.source].padEnd(10)} ${formatBytes(o.size).padStart(9)}  ${o.ms.toFixed(0)} ms\n`);
+    },
+  };
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

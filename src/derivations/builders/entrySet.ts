@@ -1,0 +1,134 @@
+import { readlinkSync, type BigIntStats } from 'node:fs';
+import { dirname, posix } from 'node:path';
+import { RapidoError } from '../../errors.js';
+import type { CpioEntry } from '../cpio/cpioEntry.js';
+import type { HostInputs } from '../hostInputs.js';
+
+const MAX_SYMLINK_DEPTH = 40;
+
+/** Archive path ('usr/bin/bash') of an absolute image path ('/usr/bin/bash'). */
+export function archivePath(imagePath: string): string {
+  return posix.normalize(imagePath).replace(/^\/+/, '').replace(/\/+$/, '');
+}
+
+/**
+ * The entries of one layer, keyed by archive path. Parent directories are
+ * added implicitly; host paths are mirrored with their symlinks (so /bin ->
+ * usr/bin on a merged-/usr host stays a symlink in the image and both
+ * spellings work in the guest).
+ */
+export class EntrySet {
+  private readonly map = new Map<string, CpioEntry>();
+
+  constructor(private readonly inputs: HostInputs) {}
+
+  has(imagePath: string): boolean {
+    return this.map.has(archivePath(imagePath));
+  }
+
+  addDir(imagePath: string, mode = 0o755): void {
+    const p = archivePath(imagePath);
+    if (p === '' || p === '.') return;
+    const existing = this.map.get(p);
+    if (existing?.type === 'dir' || existing?.type === 'symlink') return;
+    this.addParents(p);
+    this.map.set(p, { path: p, type: 'dir', mode: mode & 0o7777 });
+  }
+
+  addData(imagePath: string, data: Buffer, mode = 0o644): void {
+    const p = archivePath(imagePath);
+    this.addParents(p);
+    this.map.set(p, { path: p, type: 'file', mode: mode & 0o7777, data, size: data.length });
+  }
+
+  addHostFile(imagePath: string, hostPath: string, st: BigIntStats, mode = Number(st.mode)): void {
+    const p = archivePath(imagePath);
+    this.addParents(p);
+    this.map.set(p, { path: p, type: 'file', mode: mode & 0o7777, source: hostPath, size: Number(st.size) });
+  }
+
+  addSymlink(imagePath: string, target: string): void {
+    const p = archivePath(imagePath);
+    this.addParents(p);
+    this.map.set(p, { path: p, type: 'symlink', mode: 0o777, target });
+  }
+
+  addNode(imagePath: string, type: 'char' | 'block' | 'fifo', mode: number, major = 0, minor = 0): void {
+    const p = archivePath(imagePath);
+    this.addParents(p);
+    this.map.set(p, { path: p, type, mode: mode & 0o7777, rdevMajor: major, rdevMinor: minor });
+  }
+
+  /**
+   * Copies host `hostPath` to the same path in the image, following the host's
+   * symlinks component by component and recreating each one. Returns the
+   * host's real path and its stat, or null when it does not exist.
+   */
+  mirrorHostPath(hostPath: string, depth = 0): { realPath: string; st: BigIntStats } | null {
+    if (depth > MAX_SYMLINK_DEPTH) {
+      throw new RapidoError('HOST_SYMLINK_LOOP', `too many levels of symbolic links resolving ${hostPath}`);
+    }
+    const parts = posix.normalize(hostPath).split('/').filter(Boolean);
+    let cur = '';
+    for (let i = 0; i < parts.length; i++) {
+      cur += '/' + parts[i];
+      const st = this.inputs.lstat(cur);
+      if (!st) return null;
+      if (st.isSymbolicLink()) {
+        const target = readlinkSync(cur);
+        this.addSymlink(cur, target);
+        const resolved = posix.resolve(dirname(cur), target, ...parts.slice(i + 1));
+        return this.mirrorHostPath(resolved, depth + 1);
+      }
+      const last = i === parts.length - 1;
+      if (st.isDirectory()) {
+        this.addDir(cur, Number(st.mode));
+        if (last) return { realPath: cur, st };
+      } else if (last && st.isFile()) {
+        this.addHostFile(cur, cur, st);
+        return { realPath: cur, st };
+      } else {
+        return null;
+      }
+    }
+    return null;
+  }
+
+  /** Drops every entry matching one of the `filter` globs, and everything under a match. */
+  applyFilters(globs: string[]): void {
+    if (globs.length === 0) return;
+    const res = globs.map(globToRegExp);
+    for (const p of [...this.map.keys()]) {
+      if (res.some((re) => re.test(p))) this.map.delete(p);
+    }
+  }
+
+  entries(): CpioEntry[] {
+    return [...this.map.values()];
+  }
+
+  private addParents(p: string): void {
+    const parts = p.split('/');
+    let cur = '';
+    for (let i = 0; i < parts.length - 1; i++) {
+      cur = cur ? `${cur}/${parts[i]}` : parts[i];
+      if (!this.map.has(cur)) this.map.set(cur, { path: cur, type: 'dir', mode: 0o755 });
+    }
+  }
+}
+
+/** `*` and `?` match within a path component, `**` across them; a match also covers what is below it. */
+export function globToRegExp(glob: string): RegExp {
+  const g = archivePath(glob);
+  let re = '';
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i];
+    if (c === '*' && g[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}(?:/.*)?$`);
+}

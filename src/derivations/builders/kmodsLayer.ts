@@ -1,0 +1,47 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { RapidoError } from '../../errors.js';
+import type { HostInputs } from '../hostInputs.js';
+import { resolveModules } from '../kmodClosure.js';
+import type { LayerPlan } from '../layerPlan.js';
+import type { CutContext } from './context.js';
+import { EntrySet } from './entrySet.js';
+
+/** `kmod`/`try-kmod`: modules with their dependencies and softdeps, plus the kernel's modules.* index files. */
+export function collectKmodsLayer(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): EntrySet {
+  const set = new EntrySet(inputs);
+  const { modDir, release } = ctx.kernel;
+  if (!inputs.lstat(modDir)?.isDirectory()) {
+    const d = plan.directives[0];
+    throw new RapidoError('KMOD_DIR_MISSING', `${d.file}:${d.line}: no modules directory ${modDir} for kernel ${release}`, {
+      hint: 'install the kernel\'s modules (make modules_install, with KERNEL_INSTALL_MOD_PATH in rapido.conf for a tree-local install)',
+    });
+  }
+  const required = new Set<string>();
+  const optional = new Set<string>();
+  for (const d of plan.directives) {
+    if (d.kind === 'kmod') d.args.forEach((a) => required.add(a));
+    else if (d.kind === 'try-kmod') d.args.forEach((a) => optional.add(a));
+  }
+  const res = resolveModules(modDir, [...required, ...optional]);
+  const missing = res.missing.filter((m) => required.has(m));
+  if (missing.length) {
+    const d = plan.directives.find((x) => x.kind === 'kmod' && x.args.some((a) => missing.includes(a)))!;
+    throw new RapidoError('KMOD_NOT_FOUND', `${d.file}:${d.line}: kernel module '${missing[0]}' does not exist for kernel ${release}`, {
+      hint: `enable it in the kernel config (as =m or =y), or use try-kmod; modules live in ${modDir}`,
+    });
+  }
+  const imageDir = `/lib/modules/${release}`;
+  for (const name of readdirSync(modDir).sort()) {
+    if (!name.startsWith('modules.')) continue;
+    const st = inputs.lstat(join(modDir, name));
+    if (st?.isFile()) set.addHostFile(`${imageDir}/${name}`, join(modDir, name), st);
+  }
+  for (const rel of res.modules) {
+    const st = inputs.lstat(join(modDir, rel));
+    if (!st?.isFile()) throw new RapidoError('KMOD_NOT_FOUND', `modules.dep names ${rel}, but ${join(modDir, rel)} is missing`, { hint: 'run depmod, or reinstall the modules' });
+    set.addHostFile(`${imageDir}/${rel}`, join(modDir, rel), st);
+  }
+  set.applyFilters(plan.directives.filter((d) => d.kind === 'filter').flatMap((d) => d.args));
+  return set;
+}

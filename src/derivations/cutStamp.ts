@@ -1,0 +1,85 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { lstatOrNull, statSig, type StatSig } from './hostInputs.js';
+
+/**
+ * The stamp beside a composed image records what it was cut from: the
+ * request (recipe, config values, kernel, -x/-f steps) and, per layer, the
+ * stat signature of every host path its content came from. If all of them
+ * still match, nothing changed and the cut is decided from lstat alone, with
+ * no database, no hashing and no builder loaded. It is a cache: a missing or
+ * unreadable stamp only means the slow path runs.
+ */
+export const STAMP_VERSION = 1;
+/** Git's racy-clean rule: a file modified this close to the stamp may change again within the same timestamp. */
+export const RACY_WINDOW_NS = 1_000_000_000n;
+
+export interface StampLayer {
+  name: string;
+  key: string;
+  size: number;
+  /** What decides this layer besides files: canonical JSON of its directives and values. */
+  request: string;
+  inputs: [string, StatSig | null][];
+  /** An input changed within RACY_WINDOW_NS of the stamp: its signature cannot be trusted. */
+  racy: boolean;
+}
+
+export interface ImageLayout {
+  /** Inode of the file holding this layout, to notice a file replaced behind our back. */
+  ino: string;
+  size: number;
+  keys: string[];
+}
+
+export interface Stamp {
+  version: number;
+  request: string;
+  recipe: string;
+  layers: StampLayer[];
+  /** Stat signature of the composed image. */
+  image: StatSig;
+  current: ImageLayout;
+  /** The previous image, kept as the spare that the next compose rewrites in place. */
+  spare?: ImageLayout;
+  vm: { cpus?: number; mem?: string };
+  kernel: { release: string; image: string };
+}
+
+export function stampPathFor(out: string): string {
+  return join(dirname(out), `.${basename(out)}.rapido.json`);
+}
+
+export function readStamp(out: string): Stamp | undefined {
+  try {
+    const s = JSON.parse(readFileSync(stampPathFor(out), 'utf8')) as Stamp;
+    return s.version === STAMP_VERSION ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeStamp(out: string, stamp: Stamp): void {
+  const path = stampPathFor(out);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(stamp));
+  renameSync(tmp, path);
+}
+
+/** True when every recorded input of the layer still has its signature. */
+export function layerInputsUnchanged(layer: StampLayer): boolean {
+  if (layer.racy) return false;
+  for (const [path, sig] of layer.inputs) {
+    const st = lstatOrNull(path);
+    if ((st ? statSig(st) : null) !== sig) return false;
+  }
+  return true;
+}
+
+/** The whole cut is a no-op: same request, image untouched, no input changed. */
+export function stampIsFresh(stamp: Stamp | undefined, request: string, out: string): stamp is Stamp {
+  if (!stamp || stamp.request !== request) return false;
+  const img = lstatOrNull(out);
+  if (!img || statSig(img) !== stamp.image) return false;
+  return stamp.layers.every(layerInputsUnchanged);
+}

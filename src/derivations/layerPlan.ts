@@ -1,0 +1,66 @@
+import type { Directive, DirectiveKind } from './recipe/directives.js';
+import type { Recipe } from './recipe/parseRecipe.js';
+
+/**
+ * A cut's layers, in the order they are concatenated into the image. The
+ * order is by how often a layer changes: what a developer edits all day
+ * (autorun scripts, -x steps, config values: the overlay) is last, so a
+ * re-cut rewrites only the image's tail; the kernel's modules change with
+ * each kernel build and come just before it.
+ */
+export type LayerKind = 'dracut' | 'system' | 'tree' | 'kmods' | 'overlay';
+
+export interface LayerPlan {
+  /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kmods', 'overlay'. */
+  name: string;
+  kind: LayerKind;
+  directives: Directive[];
+}
+
+const KIND_OF: Record<DirectiveKind, LayerKind | 'all' | null> = {
+  'dracut-module': 'dracut',
+  'dracut-install': 'dracut',
+  bin: 'system',
+  'try-bin': 'system',
+  tree: 'tree',
+  kmod: 'kmods',
+  'try-kmod': 'kmods',
+  dir: 'overlay',
+  file: 'overlay',
+  autorun: 'overlay',
+  slink: 'overlay',
+  'vm-cpus': 'overlay',
+  'vm-mem': 'overlay',
+  filter: 'all',
+  include: null,
+  require: null,
+  env: null,
+  description: null,
+};
+
+export function planLayers(recipe: Recipe): LayerPlan[] {
+  const filters = recipe.directives.filter((d) => d.kind === 'filter');
+  const byName = new Map<string, LayerPlan>();
+  const get = (name: string, kind: LayerKind) => {
+    let p = byName.get(name);
+    if (!p) byName.set(name, (p = { name, kind, directives: [] }));
+    return p;
+  };
+  // The system and overlay layers always exist: they carry what our init needs.
+  get('system', 'system');
+  get('overlay', 'overlay');
+  for (const d of recipe.directives) {
+    const kind = KIND_OF[d.kind];
+    if (kind === null || kind === 'all') continue;
+    const name = kind === 'tree' ? `tree:${d.args[0]}` : kind;
+    get(name, kind).directives.push(d);
+  }
+  const order: LayerKind[] = ['dracut', 'system', 'tree', 'kmods', 'overlay'];
+  const plans = [...byName.values()].sort((a, b) => {
+    const k = order.indexOf(a.kind) - order.indexOf(b.kind);
+    return k !== 0 ? k : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  });
+  // Filters apply to every native layer, so they are part of each one's derivation.
+  for (const p of plans) if (p.kind !== 'dracut') p.directives.push(...filters);
+  return plans;
+}

@@ -1,0 +1,46 @@
+import type { CpioEntry } from './cpio/cpioEntry.js';
+import type { LayerPlan } from './layerPlan.js';
+import { NATIVE_BUILDER_VERSION, type CutContext } from './builders/context.js';
+
+/** An entry as its derivation records it: path, type, mode, and content digest / link target / device numbers, plus where it came from. */
+export type EntryRecord = [path: string, type: string, mode: number, content: string, source?: string];
+
+export interface NativeDerivation {
+  builder: string;
+  version: number;
+  layer: string;
+  directives: string[][];
+  kernelRelease?: string;
+  vars?: Record<string, string>;
+  post?: unknown[];
+  epoch: number;
+  entries: EntryRecord[];
+}
+
+/**
+ * Everything that determines a native layer's bytes. Its canonical JSON is
+ * hashed into the layer key: same derivation, same bytes, on any machine.
+ */
+export function nativeDerivation(
+  plan: LayerPlan,
+  ctx: CutContext,
+  entries: CpioEntry[],
+  digestOf: (entry: CpioEntry) => string,
+): NativeDerivation {
+  const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return {
+    builder: `native-${plan.kind}`,
+    version: NATIVE_BUILDER_VERSION,
+    layer: plan.name,
+    directives: plan.directives.map((d) => [d.kind, ...d.args]),
+    kernelRelease: plan.kind === 'kmods' ? ctx.kernel.release : undefined,
+    vars: plan.kind === 'overlay' ? ctx.recipe.vars : undefined,
+    post: plan.kind === 'overlay' ? ctx.post : undefined,
+    epoch: ctx.epoch,
+    entries: sorted.map((e) => {
+      const content =
+        e.type === 'file' ? digestOf(e) : e.type === 'symlink' ? e.target! : e.type === 'char' || e.type === 'block' ? `${e.rdevMajor}:${e.rdevMinor}` : '';
+      return e.source ? [e.path, e.type, e.mode, content, e.source] : [e.path, e.type, e.mode, content];
+    }),
+  };
+}

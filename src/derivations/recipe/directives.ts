@@ -1,0 +1,34 @@
+/** Every directive a recipe may hold: Rapido's manifest language plus ours. */
+export const DIRECTIVES = {
+  // Rapido's manifest directives, same meaning.
+  bin: { min: 1, max: Infinity },
+  'try-bin': { min: 1, max: Infinity },
+  kmod: { min: 1, max: Infinity },
+  'try-kmod': { min: 1, max: Infinity },
+  dir: { min: 1, max: Infinity },
+  file: { min: 1, max: 2 },
+  autorun: { min: 1, max: Infinity },
+  tree: { min: 2, max: 2 },
+  slink: { min: 2, max: 2 },
+  filter: { min: 1, max: Infinity },
+  include: { min: 1, max: Infinity },
+  // Ours.
+  'dracut-module': { min: 1, max: Infinity },
+  'dracut-install': { min: 1, max: Infinity },
+  'vm-cpus': { min: 1, max: 1 },
+  'vm-mem': { min: 1, max: 1 },
+  require: { min: 1, max: Infinity },
+  env: { min: 1, max: 2 },
+  description: { min: 0, max: Infinity },
+} as const;
+
+export type DirectiveKind = keyof typeof DIRECTIVES;
+
+export interface Directive {
+  kind: DirectiveKind;
+  /** Arguments after `${VAR}` expansion. Host paths are made absolute against the manifest's directory. */
+  args: string[];
+  /** Where it was written, for error messages and `rapido-store why`. */
+  file: string;
+  line: number;
+}

@@ -1,0 +1,279 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { RapidoError } from '../errors.js';
+import { chooseAccel, resolveQemuBinary, type AccelRequest, type VerdictStore } from './accel.js';
+import { GUEST_STATUS_PREFIX } from './guestContract.js';
+import { vmHostname } from './hostname.js';
+import { buildQemuArgs } from './qemuArgs.js';
+import { claimVmSlot, type VmSlot } from './vmSlots.js';
+
+export interface BootVmOptions {
+  image: string;
+  kernel: string;
+  cpus: number;
+  mem: string;
+  /** Kill the VM after this many seconds (status 124). 0/undefined: no limit. */
+  timeoutSec?: number;
+  accel: AccelRequest;
+  interactive: boolean;
+  quiet: boolean;
+  /** QEMU_PID_DIR: VM pidfiles (and the status channel files) live here. */
+  pidDir: string;
+  /** VM_NET_CONF: per-VM settings (`vm<N>/hostname`). */
+  netConfDir: string;
+  extraKernelParams?: string;
+  extraQemuArgs?: string;
+  verdicts: VerdictStore;
+  qemuBinary?: string;
+  /** Each console line (non-interactive only), without the line ending. */
+  onConsoleLine?: (line: string) => void;
+  /** Where the console is copied live when not interactive; default process.stdout, null for nowhere. */
+  consoleOut?: NodeJS.WritableStream | null;
+  /** rapido's own messages (accel choice, timeout, missing status); default: stderr with a `rapido: ` prefix. */
+  log?: (line: string) => void;
+  /** Seconds between SIGTERM and SIGKILL when we stop QEMU. */
+  killGraceSec?: number;
+}
+
+export type BootReason = 'guest' | 'timeout' | 'no-status' | 'qemu-failed';
+
+export interface BootResult {
+  /** The guest's status, or 124 (timeout) / 125 (no status reported). */
+  status: number;
+  reason: BootReason;
+  vmNum: number;
+  /** For reasons other than 'guest': what happened (already passed to `log`). */
+  message?: string;
+}
+
+export const STATUS_TIMEOUT = 124;
+export const STATUS_NO_RESULT = 125;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`rapido: ${line}\n`));
+  requireFile(opts.kernel, 'KERNEL_NOT_FOUND', 'kernel', 'set KERNEL_SRC (a built tree) or KERNEL_RELEASE in rapido.conf');
+  requireFile(opts.image, 'IMAGE_NOT_FOUND', 'initramfs image', 'cut one first (rapido cut ...)');
+  const qemu = resolveQemuBinary(opts.qemuBinary);
+
+  // From here on our process' stop signals end the VM instead of us, so
+  // nothing outlives us; bootVm then rejects with INTERRUPTED.
+  let interrupted: NodeJS.Signals | undefined;
+  let child: ChildProcess | undefined;
+  let stopQemu: ((sig: NodeJS.Signals) => void) | undefined;
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = sig;
+    abort.abort(interruptedError(sig));
+    stopQemu?.(sig === 'SIGINT' ? 'SIGTERM' : sig);
+  };
+  let slot: VmSlot | undefined;
+  let statusFile: string | undefined;
+  // Last resort if someone calls process.exit() while the VM runs.
+  const onExit = () => {
+    if (child?.pid && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    slot?.release();
+    if (statusFile) unlinkQuiet(statusFile);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  process.on('exit', onExit);
+
+  try {
+    slot = claimVmSlot(opts.pidDir);
+    const vmNum = slot.vmNum;
+    const hostname = vmHostname(opts.netConfDir, vmNum);
+    const { accel } = await chooseAccel({
+      requested: opts.accel,
+      kernel: opts.kernel,
+      verdicts: opts.verdicts,
+      qemuBinary: qemu,
+      log,
+      signal: abort.signal,
+    });
+    if (interrupted) throw interruptedError(interrupted);
+
+    statusFile = join(opts.pidDir, `rapido_vm${vmNum}.status`);
+    unlinkQuiet(statusFile); // a previous VM N's result must not be read as ours
+    const args = buildQemuArgs({
+      kernel: opts.kernel,
+      initrd: opts.image,
+      cpus: opts.cpus,
+      mem: opts.mem,
+      vmNum,
+      hostname,
+      interactive: opts.interactive,
+      quiet: opts.quiet,
+      accel,
+      statusFile,
+      pidFile: slot.pidFile,
+      extraKernelParams: opts.extraKernelParams,
+      extraQemuArgs: opts.extraQemuArgs,
+    });
+
+    const run = await runQemu(qemu, args, opts, (c, stop) => {
+      child = c;
+      stopQemu = stop;
+      if (c.pid) slot!.qemuPid = c.pid;
+    });
+    if (interrupted) throw interruptedError(interrupted);
+
+    const guestStatus = readStatus(statusFile);
+    if (run.timedOut) {
+      const message = `VM ${vmNum} did not finish within ${opts.timeoutSec} s: stopped QEMU` +
+        (guestStatus !== undefined ? ` (the guest had reported status ${guestStatus} but did not power off)` : '');
+      log(message);
+      return { status: STATUS_TIMEOUT, reason: 'timeout', vmNum, message };
+    }
+    if (guestStatus !== undefined) return { status: guestStatus, reason: 'guest', vmNum };
+
+    const stderr = run.stderr.trim();
+    if (run.signal || run.code !== 0) {
+      const how = run.signal ? `was killed by ${run.signal}` : `exited with status ${run.code}`;
+      // Nothing on the console yet (or we cannot tell): QEMU failed to start.
+      if (opts.interactive || !run.sawOutput) {
+        throw new RapidoError('QEMU_FAILED', `QEMU ${how}${stderr ? `:\n${stderr}` : ''}`, {
+          hint: 'check QEMU_EXTRA_ARGS and the kernel/image paths; `rapido boot --accel tcg` rules out KVM trouble',
+        });
+      }
+      const message = `QEMU ${how} before the guest reported a result${stderr ? `:\n${stderr}` : ''}`;
+      log(message);
+      return { status: STATUS_NO_RESULT, reason: 'qemu-failed', vmNum, message };
+    }
+    const message = opts.interactive
+      ? `VM ${vmNum} ended before the guest reported a result`
+      : `VM ${vmNum} stopped without reporting a result (kernel panic, or init died? look at the console output above)`;
+    log(message);
+    return { status: STATUS_NO_RESULT, reason: 'no-status', vmNum, message };
+  } finally {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    process.off('exit', onExit);
+    if (statusFile) unlinkQuiet(statusFile);
+    slot?.release();
+  }
+}
+
+interface QemuRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  timedOut: boolean;
+  sawOutput: boolean;
+}
+
+/** Runs QEMU to completion; resolves only once it is gone (never leaves it behind). */
+function runQemu(
+  qemu: string,
+  args: string[],
+  opts: BootVmOptions,
+  started: (child: ChildProcess, stop: (sig: NodeJS.Signals) => void) => void,
+): Promise<QemuRun> {
+  const graceMs = (opts.killGraceSec ?? 3) * 1000;
+  const child = spawn(qemu, args, {
+    // Interactive: QEMU owns the terminal (raw mode, ctrl-a x). Otherwise no
+    // stdin (the guest must not wait for us) and the console comes to us.
+    stdio: opts.interactive ? ['inherit', 'inherit', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+  });
+
+  return new Promise<QemuRun>((resolve, reject) => {
+    let stderr = '';
+    let timedOut = false;
+    let sawOutput = false;
+    let spawnError: Error | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    let exited = false;
+
+    const stop = (sig: NodeJS.Signals) => {
+      if (exited) return;
+      child.kill(sig);
+      killTimer ??= setTimeout(() => {
+        if (!exited) child.kill('SIGKILL');
+      }, graceMs);
+    };
+    started(child, stop);
+
+    const timeoutTimer = opts.timeoutSec && opts.timeoutSec > 0
+      ? setTimeout(() => {
+        timedOut = true;
+        stop('SIGTERM');
+      }, opts.timeoutSec * 1000)
+      : undefined;
+
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-16384);
+      process.stderr.write(d);
+    });
+    if (!opts.interactive) {
+      const out = opts.consoleOut === undefined ? process.stdout : opts.consoleOut;
+      let partial = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        sawOutput = true;
+        out?.write(d);
+        if (!opts.onConsoleLine) return;
+        const lines = (partial + d.toString('utf8')).split('\n');
+        partial = lines.pop()!;
+        for (const l of lines) opts.onConsoleLine(l.replace(/\r+$/, ''));
+      });
+      child.stdout!.on('end', () => {
+        if (partial && opts.onConsoleLine) opts.onConsoleLine(partial.replace(/\r+$/, ''));
+        partial = '';
+      });
+    }
+
+    child.on('error', (e) => {
+      spawnError = e;
+    });
+    child.on('exit', () => {
+      exited = true;
+    });
+    child.on('close', (code, signal) => {
+      exited = true;
+      clearTimeout(timeoutTimer);
+      clearTimeout(killTimer);
+      if (spawnError && code === null && signal === null) {
+        reject(new RapidoError('QEMU_FAILED', `cannot run ${qemu}: ${spawnError.message}`, { cause: spawnError }));
+        return;
+      }
+      resolve({ code, signal, stderr, timedOut, sawOutput });
+    });
+  });
+}
+
+/** The guest's `rapido-status N`, or undefined if it never wrote one. */
+export function readStatus(statusFile: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(statusFile, 'latin1');
+  } catch {
+    return undefined;
+  }
+  let status: number | undefined;
+  // The serial line discipline turns \n into \r\n; take the last report.
+  for (const line of text.split(/\r?\n|\r/)) {
+    if (!line.startsWith(GUEST_STATUS_PREFIX)) continue;
+    const m = /^\s*(\d{1,3})\s*$/.exec(line.slice(GUEST_STATUS_PREFIX.length));
+    if (m) status = Number(m[1]);
+  }
+  return status;
+}
+
+function requireFile(path: string, code: string, what: string, hint: string): void {
+  let ok = false;
+  try {
+    ok = statSync(path).isFile();
+  } catch { /* reported below */ }
+  if (!ok) throw new RapidoError(code, `${what} not found: ${path}`, { hint });
+}
+
+function interruptedError(sig: NodeJS.Signals): RapidoError {
+  const signo = osConstants.signals[sig] ?? 2;
+  return new RapidoError('INTERRUPTED', `interrupted by ${sig}: stopped the VM`, { exitCode: 128 + signo });
+}
+
+function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch { /* already gone */ }
+}

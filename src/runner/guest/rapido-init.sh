@@ -1,0 +1,205 @@
+#!/bin/sh
+# rapido-init: PID 1 of a rapido guest (placed at /rapido-init, run via rdinit=).
+# Contract: src/runner/guestContract.ts. Must work under busybox sh, dash and
+# bash, with nothing but shell builtins guaranteed: every external tool is
+# optional. PID 1 must never exit (the kernel would panic), so every path ends
+# in rapido_poweroff, which does not return.
+
+PATH=/run/rapido/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+umask 022
+
+have() { command -v "$1" >/dev/null 2>&1; }
+say() { echo "rapido-init: $*"; }
+
+rapido_sysrq() {
+	# sysrq needs no tools and no cooperating init; sync first so data
+	# written by the steps reaches virtual disks.
+	have sync && sync
+	echo 1 > /proc/sys/kernel/sysrq 2>/dev/null
+	echo "$1" > /proc/sysrq-trigger 2>/dev/null
+}
+
+rapido_poweroff() {
+	rapido_sysrq o
+	# sysrq 'o' completes asynchronously; PID 1 must stay alive meanwhile.
+	while :; do
+		if have sleep; then sleep 1; else :; fi
+	done
+}
+
+# mnt FSTYPE DIR [MOUNT-OPTIONS...]: mount unless something is already there.
+mnt() {
+	fstype=$1 dir=$2
+	shift 2
+	# A standalone busybox sh runs applets by exec'ing /proc/self/exe, which
+	# fails until /proc is mounted: call the busybox binary by name till then.
+	bb=
+	[ -e /proc/self/exe ] || ! have busybox || bb=busybox
+	[ -d "$dir" ] || $bb mkdir -p "$dir" 2>/dev/null
+	if have mountpoint && $bb mountpoint -q "$dir" 2>/dev/null; then
+		return 0
+	fi
+	$bb mount -t "$fstype" "$@" "$fstype" "$dir" 2>/dev/null ||
+		say "could not mount $fstype on $dir"
+}
+
+if have mount || have busybox; then
+	mnt proc /proc
+	mnt sysfs /sys
+	mnt devtmpfs /dev -o mode=0755
+	mnt devpts /dev/pts -o gid=5,mode=620,ptmxmode=666
+	mnt tmpfs /dev/shm -o mode=1777
+	mnt tmpfs /run -o mode=0755
+	mnt tmpfs /tmp -o mode=1777
+else
+	echo "rapido-init: no mount command in the image: /proc, /sys, /dev are not mounted"
+fi
+
+# The kernel opens the console for us only if /dev/console exists in the
+# image; with devtmpfs mounted it always does, so reattach stdio to it.
+if [ -c /dev/console ]; then
+	exec 0<>/dev/console 1>&0 2>&0
+fi
+
+# Parameters with a dot are not passed to init as variables: parse the
+# command line ourselves (globbing off, so a stray '*' stays literal).
+vm_num=
+hostname=
+exit_after=
+cmdline=
+[ -r /proc/cmdline ] && read -r cmdline < /proc/cmdline
+set -f
+for word in $cmdline; do
+	case "$word" in
+	rapido.vm_num=*) vm_num=${word#*=} ;;
+	rapido.hostname=*) hostname=${word#*=} ;;
+	rapido.exit=*) exit_after=${word#*=} ;;
+	esac
+done
+set +f
+[ -n "$hostname" ] || hostname=rapido$vm_num
+if [ -w /proc/sys/kernel/hostname ]; then
+	echo "$hostname" > /proc/sys/kernel/hostname
+elif have hostname; then
+	hostname "$hostname"
+fi
+
+export HOME=/root
+[ -d "$HOME" ] || HOME=/
+export HOME
+
+# poweroff/shutdown/reboot for the interactive shell: there is no systemd or
+# busybox init to ask, so they pull the sysrq trigger directly. /run/rapido/bin
+# is first in PATH so these win over busybox/systemd versions.
+if mkdir -p /run/rapido/bin 2>/dev/null; then
+	for cmd in poweroff shutdown halt reboot; do
+		sysrq=o
+		[ "$cmd" = reboot ] && sysrq=b
+		{
+			echo '#!/bin/sh'
+			echo "command -v sync >/dev/null 2>&1 && sync"
+			echo 'echo 1 > /proc/sys/kernel/sysrq'
+			echo "echo $sysrq > /proc/sysrq-trigger"
+		} > "/run/rapido/bin/$cmd"
+		chmod 0755 "/run/rapido/bin/$cmd" 2>/dev/null
+	done
+fi
+# busybox's own halt/poweroff/reboot signal PID 1 (USR1/USR2/TERM): honour them.
+trap 'rapido_poweroff' USR1 USR2
+trap 'rapido_sysrq b; rapido_poweroff' TERM
+
+# The recipe's configuration, exported to every step. Sourced only after a
+# trial run in a subshell: a syntax error or `exit` in it must not kill PID 1.
+if [ -r /rapido.env ]; then
+	if (. /rapido.env) >/dev/null 2>&1; then
+		set -a
+		. /rapido.env
+		set +a
+	else
+		say "/rapido.env failed to load; steps run without it"
+	fi
+fi
+
+# Steps run as child processes (never sourced): a step's `exit` ends only the
+# step, and its status is the result.
+status=0
+failed_step=
+for step in /rapido-autorun/* /rapido-post/*; do
+	[ -f "$step" ] || continue
+	if [ -x "$step" ]; then
+		"$step"
+	else
+		/bin/sh "$step"
+	fi
+	status=$?
+	if [ "$status" -ne 0 ]; then
+		failed_step=$step
+		break
+	fi
+done
+if [ -n "$failed_step" ]; then
+	say "step $failed_step failed with status $status"
+fi
+
+if [ -c /dev/ttyS1 ]; then
+	echo "rapido-status $status" > /dev/ttyS1
+else
+	say "no /dev/ttyS1: cannot report status $status to the host"
+fi
+
+if [ "$exit_after" = 1 ]; then
+	rapido_poweroff
+fi
+
+# Interactive shell, in the foreground: a background job of a non-interactive
+# shell starts with SIGINT/SIGQUIT ignored, which would make ^C useless in it.
+# Job control needs the real console tty (not /dev/console) as controlling
+# terminal: busybox cttyhack finds it itself; for `setsid -c` we ask sysfs.
+if [ "$hostname" = "rapido$vm_num" ]; then
+	PS1="$hostname"':$PWD# '
+else
+	PS1="$hostname(vm$vm_num)"':$PWD# '
+fi
+export PS1
+
+# busybox sh runs its own poweroff/reboot applets ahead of PATH, and they
+# signal PID 1, which cannot act while it waits for the shell: functions
+# (read from $ENV by interactive sh) take precedence over both.
+if [ -d /run/rapido ] && {
+	for cmd in poweroff shutdown halt reboot; do
+		sysrq=o
+		[ "$cmd" = reboot ] && sysrq=b
+		echo "$cmd() { command -v sync >/dev/null 2>&1 && sync; echo 1 > /proc/sys/kernel/sysrq; echo $sysrq > /proc/sysrq-trigger; }"
+	done
+} > /run/rapido/shrc; then
+	ENV=/run/rapido/shrc
+	export ENV
+fi
+
+shell=/bin/sh
+[ -x "$shell" ] || shell=sh
+tty=
+if [ -r /sys/class/tty/console/active ]; then
+	read -r active < /sys/class/tty/console/active
+	for tty in $active; do :; done # the last one backs /dev/console
+fi
+cttyhack=
+if have cttyhack; then
+	cttyhack=cttyhack
+elif have busybox; then
+	for applet in $(busybox --list 2>/dev/null); do
+		[ "$applet" = cttyhack ] && cttyhack="busybox cttyhack"
+	done
+fi
+
+cd / || :
+if [ -n "$cttyhack" ]; then
+	$cttyhack "$shell" -i
+elif [ -n "$tty" ] && [ -c "/dev/$tty" ] && have setsid; then
+	setsid -c "$shell" -i 0<>"/dev/$tty" 1>&0 2>&0
+else
+	say "no cttyhack or setsid: shell without job control"
+	"$shell" -i
+fi
+rapido_poweroff

@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Host path of the guest init script (src/runner/guest/rapido-init.sh) that
+ * the overlay puts at GUEST_INIT_PATH. tsc does not copy .sh files into
+ * dist/, so from dist/src/runner/ we walk up to the package root (the first
+ * directory with a package.json) and use the source copy. A copy placed next
+ * to the compiled module (guest/rapido-init.sh) wins if present.
+ */
+export const GUEST_INIT_SCRIPT: string = locate();
+
+function locate(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const beside = join(here, 'guest', 'rapido-init.sh');
+  if (existsSync(beside)) return beside;
+  for (let dir = here; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'src', 'runner', 'guest', 'rapido-init.sh');
+    if (dirname(dir) === dir) return beside; // no package root: report the obvious place
+  }
+}
+
+/** Same as GUEST_INIT_SCRIPT, for callers that prefer a function. */
+export function guestInitPath(): string {
+  return GUEST_INIT_SCRIPT;
+}

@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { clearStaleLock } from './buildLock.js';
+import { assertWritable, type Store } from './openStore.js';
+import { isProcessAlive } from './processAlive.js';
+
+// tmp/<key>.<pid>.<random> (writeObject) and locks/<key>.lock.stale.<pid>.<random> (buildLock).
+const TMP_RE = /^[0-9a-f]{16}\.(\d+)\.[0-9a-f]+$/;
+const ASIDE_RE = /\.lock\.stale\.(\d+)\.[0-9a-f]+$/;
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+function removeIfDeadWriter(dir: string, name: string, re: RegExp, removed: string[]): void {
+  const m = re.exec(name);
+  if (!m || isProcessAlive(Number(m[1]))) return;
+  const p = path.join(dir, name);
+  fs.rmSync(p, { force: true });
+  removed.push(p);
+}
+
+/**
+ * Removes what crashed or killed processes left behind: temp objects whose
+ * writer pid is gone, locks whose owner is dead, and takeover leftovers.
+ * Files of live processes are never touched, nor names we do not recognise.
+ * Returns the removed paths.
+ */
+export function cleanTmp(store: Store): string[] {
+  assertWritable(store, 'clean temp files');
+  const removed: string[] = [];
+  for (const name of listDir(store.paths.tmp)) removeIfDeadWriter(store.paths.tmp, name, TMP_RE, removed);
+  for (const name of listDir(store.paths.locks)) {
+    if (name.endsWith('.lock')) {
+      const p = path.join(store.paths.locks, name);
+      if (clearStaleLock(p)) removed.push(p);
+    } else {
+      removeIfDeadWriter(store.paths.locks, name, ASIDE_RE, removed);
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,21 @@
+// Public API of the store core. See store-layout.md for the on-disk format.
+export { openStore, storePaths, STORE_FORMAT_VERSION } from './openStore.js';
+export type { Store, StoreDbs, StorePaths, OpenStoreOptions } from './openStore.js';
+export { initHasher, digestBuffer, digestFileSync, digestFd, hashString } from './digest.js';
+export { objectPath, hasObject, isLayerKey, assertLayerKey } from './objectPath.js';
+export { writeObject } from './writeObject.js';
+export type { WrittenObject } from './writeObject.js';
+export { statDigest, flushStatCache, statCacheCounters, RACY_WINDOW_NS } from './statCache.js';
+export type { StatEntry, StatCacheCounters } from './statCache.js';
+export { getLayer, putLayer, touchLayers, listLayers, removeLayer } from './layerIndex.js';
+export type { LayerRecord, PutLayerOptions } from './layerIndex.js';
+export { lookupManifest, recordManifest, getManifest, MAX_MANIFEST_VARIANTS } from './manifests.js';
+export type { ClosureEntry, ManifestVariant } from './manifests.js';
+export { withBuildLock, lockPath } from './buildLock.js';
+export type { BuildLockOptions, LockOwner } from './buildLock.js';
+export { cleanTmp } from './cleanTmp.js';
+export { appendCut, lastCut, listCuts } from './cutHistory.js';
+export type { CutRecord, CutLayer } from './cutHistory.js';
+export { getHostVerdict, putHostVerdict } from './hostVerdicts.js';
+export { storeTransaction } from './storeTransaction.js';
+export { isProcessAlive } from './processAlive.js';

@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { digestFileSync } from './digest.js';
+import type { Store } from './openStore.js';
+
+/** What a file looked like when it was hashed. 64-bit stat fields are decimal strings. */
+export interface StatEntry {
+  dev: string;
+  ino: string;
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+  digest: string;
+}
+
+export interface StatCacheCounters {
+  /** Digests answered from the cache without reading the file. */
+  hits: number;
+  /** Files actually read and hashed. */
+  hashed: number;
+  /** Hashed files too fresh to cache (racy window). */
+  racy: number;
+  /** Entries waiting for flushStatCache. */
+  pending: number;
+}
+
+interface State {
+  pending: Map<string, StatEntry>;
+  hits: number;
+  hashed: number;
+  racy: number;
+}
+
+/**
+ * A file changed within this long of its hash can change again without its
+ * mtime/ctime moving (timestamp granularity), so its entry can't be trusted.
+ */
+export const RACY_WINDOW_NS = 1_000_000_000n;
+
+// lmdb-js refuses keys over 1978 bytes; such paths are simply never cached.
+const MAX_KEY_BYTES = 1900;
+// Bounds memory when a caller hashes a huge tree without flushing.
+const AUTO_FLUSH_AT = 50_000;
+
+const states = new WeakMap<Store, State>();
+
+function state(store: Store): State {
+  let s = states.get(store);
+  if (!s) {
+    s = { pending: new Map(), hits: 0, hashed: 0, racy: 0 };
+    states.set(store, s);
+  }
+  return s;
+}
+
+function matches(e: StatEntry, st: fs.BigIntStats): boolean {
+  return (
+    e.ino === String(st.ino) &&
+    e.size === Number(st.size) &&
+    e.mtimeNs === String(st.mtimeNs) &&
+    e.ctimeNs === String(st.ctimeNs) &&
+    e.dev === String(st.dev)
+  );
+}
+
+/**
+ * Digest of a file, from the stat cache when (dev, ino, size, mtime, ctime)
+ * are unchanged since it was hashed. New entries are kept in memory until
+ * flushStatCache() so hashing a whole module tree costs one transaction.
+ */
+export function statDigest(store: Store, file: string, st?: fs.BigIntStats): string {
+  const abs = path.resolve(file);
+  st ??= fs.statSync(abs, { bigint: true });
+  const s = state(store);
+  const cached = s.pending.get(abs) ?? store.db.statcache.get(abs);
+  if (cached && matches(cached, st)) {
+    s.hits++;
+    return cached.digest;
+  }
+
+  const digest = digestFileSync(abs);
+  s.hashed++;
+  // git's racy-clean rule, applied to ctime too (tar/rsync/cp -p write then set an old mtime).
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+  if (nowNs - newest < RACY_WINDOW_NS) {
+    s.racy++;
+    s.pending.delete(abs);
+    return digest;
+  }
+  if (!store.readOnly && Buffer.byteLength(abs) <= MAX_KEY_BYTES) {
+    s.pending.set(abs, {
+      dev: String(st.dev),
+      ino: String(st.ino),
+      size: Number(st.size),
+      mtimeNs: String(st.mtimeNs),
+      ctimeNs: String(st.ctimeNs),
+      digest,
+    });
+    if (s.pending.size >= AUTO_FLUSH_AT) flushStatCache(store);
+  }
+  return digest;
+}
+
+/** Writes all pending entries in one transaction; returns how many. A read-only store just drops them. */
+export function flushStatCache(store: Store): number {
+  const s = states.get(store);
+  if (!s || s.pending.size === 0) return 0;
+  const entries = [...s.pending];
+  s.pending.clear();
+  if (store.readOnly) return 0;
+  store.env.transactionSync(() => {
+    for (const [file, entry] of entries) store.db.statcache.putSync(file, entry);
+  });
+  return entries.length;
+}
+
+export function statCacheCounters(store: Store): StatCacheCounters {
+  const s = state(store);
+  return { hits: s.hits, hashed: s.hashed, racy: s.racy, pending: s.pending.size };
+}

@@ -1,0 +1,12 @@
+import { assertWritable, type Store } from './openStore.js';
+
+/**
+ * Runs fn in one synchronous LMDB write transaction, so several databases
+ * (layer + manifest + cut) change together or not at all. The store's own
+ * write helpers also use transactionSync; called inside fn they nest as
+ * child transactions of this one. fn must be synchronous.
+ */
+export function storeTransaction<T>(store: Store, fn: () => T): T {
+  assertWritable(store, 'write to the store index');
+  return store.env.transactionSync(fn);
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { RapidoError } from '../errors.js';
+import { digestFd, digestFileSync } from './digest.js';
+import { fsyncDir } from './fsyncDir.js';
+import { getLayer } from './layerIndex.js';
+import { objectPath } from './objectPath.js';
+import { assertWritable, type Store } from './openStore.js';
+
+export interface WrittenObject {
+  size: number;
+  digest: string;
+  /** True when an intact object was already in place and ours was dropped. */
+  kept: boolean;
+}
+
+/** Temp names carry the writer's pid so cleanTmp can tell abandoned files from live ones. */
+export function tmpObjectName(key: string): string {
+  return `${key}.${process.pid}.${randomBytes(6).toString('hex')}`;
+}
+
+function isDiskFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/**
+ * An object already under the final name means another writer won the race.
+ * Keep it if it is intact: it must match the digest recorded for the layer,
+ * or, with no record yet, the digest of what we just built.
+ */
+function intactExisting(store: Store, key: string, finalPath: string, ours: string): WrittenObject | null {
+  const st = fs.statSync(finalPath, { throwIfNoEntry: false });
+  if (!st || !st.isFile()) return null;
+  const expected = getLayer(store, key)?.digest ?? ours;
+  const digest = digestFileSync(finalPath);
+  return digest === expected ? { size: st.size, digest, kept: true } : null;
+}
+
+/**
+ * Writes an immutable object so that its final name only ever holds complete,
+ * durable bytes: temp file in <store>/tmp (same filesystem), produce() fills
+ * it, digest, fsync, chmod 0444, rename into place, fsync the directory.
+ * produce must have written everything when it returns (it is synchronous).
+ */
+export function writeObject(store: Store, key: string, produce: (fd: number) => void): WrittenObject {
+  assertWritable(store, 'write an object');
+  const finalPath = objectPath(store, key);
+  const tmpPath = path.join(store.paths.tmp, tmpObjectName(key));
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmpPath, 'wx+', 0o600); // read back for the digest
+    produce(fd);
+    const size = fs.fstatSync(fd).size;
+    // Re-reading is cheap (page cache, ~4 GB/s) and works whatever way produce wrote.
+    const digest = digestFd(fd);
+    fs.fsyncSync(fd);
+    fs.fchmodSync(fd, 0o444);
+    fs.closeSync(fd);
+    fd = undefined;
+
+    const shard = path.dirname(finalPath);
+    const created = fs.mkdirSync(shard, { recursive: true });
+    if (created !== undefined) fsyncDir(path.dirname(created));
+
+    const existing = intactExisting(store, key, finalPath, digest);
+    if (existing) {
+      fs.unlinkSync(tmpPath);
+      return existing;
+    }
+    fs.renameSync(tmpPath, finalPath); // atomic, replaces a corrupt object if there was one
+    fsyncDir(shard);
+    return { size, digest, kept: false };
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing; the unlink below matters more */
+      }
+    }
+    try {
+      fs.rmSync(tmpPath, { force: true });
+    } catch {
+      /* cleanTmp will get it once we are gone; report the original error */
+    }
+    if (isDiskFull(e)) {
+      throw new RapidoError('DISK_FULL', `no space left writing layer ${key} into ${store.dir}`, {
+        hint: 'free space on that filesystem, or set RAPIDO_STORE to a store on a larger one',
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}

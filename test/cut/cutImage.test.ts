@@ -1,0 +1,209 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readNewc } from '../../src/derivations/cpio/readNewc.js';
+import { defaultKernelRelease, makeProject, RAPIDO_STORE_BIN } from '../helpers/cliHarness.js';
+
+const KVER = defaultKernelRelease();
+
+function recipe(extra = '') {
+  return `description test recipe\nbin bash cat\nkmod zram\ntree /data data\nautorun run.sh\nvm-mem 256M\n${extra}`;
+}
+
+/** Make an edited file look older than the racy window, as if edited a while ago. */
+function age(path: string) {
+  const t = new Date(Date.now() - 10_000);
+  utimesSync(path, t, t);
+}
+
+function paths(image: string): Set<string> {
+  return new Set(readNewc(readFileSync(image)).map((e) => e.path));
+}
+
+test('cut: builds every layer, then a no-op re-cut is decided from stat alone, then an autorun edit rebuilds only the overlay', () => {
+  const p = makeProject();
+  try {
+    p.write('r.rapido', recipe());
+    p.write('run.sh', '#!/bin/sh\necho one\n');
+    p.write('data/a.txt', 'a'.repeat(5000));
+    p.write('data/sub/b.txt', 'b');
+    const first = p.run(['cut', '-B', './r.rapido']);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /5 layers \(5 built, 0 reused\)/);
+    const files = paths(p.out);
+    for (const f of ['usr/bin/bash', 'rapido-init', 'rapido-autorun/001-run.sh', 'data/a.txt', 'data/sub/b.txt', 'dev/console',
+      `lib/modules/${KVER}/kernel/drivers/block/zram/zram.ko`, `lib/modules/${KVER}/kernel/mm/zsmalloc.ko`, `lib/modules/${KVER}/modules.dep`,
+      'rapido-rsc/mem/256M']) {
+      assert.ok(files.has(f), `image has ${f}`);
+    }
+    assert.ok([...files].some((f) => /libc\.so\.6$/.test(f)), 'bash\'s libc came along');
+
+    for (const f of ['r.rapido', 'run.sh', 'data/a.txt', 'data/sub/b.txt', 'data/sub', 'data', 'rapido.conf']) age(join(p.dir, f));
+    p.run(['cut', '-B', './r.rapido']); // refresh the stamp now that nothing is racy
+    const noop = p.run(['cut', '-B', './r.rapido']);
+    assert.equal(noop.status, 0, noop.stderr);
+    assert.match(noop.stderr, /up to date/);
+
+    writeFileSync(join(p.dir, 'run.sh'), '#!/bin/sh\necho two\n');
+    age(join(p.dir, 'run.sh'));
+    const why = p.run(['why', './r.rapido'], { bin: RAPIDO_STORE_BIN });
+    assert.equal(why.status, 0, why.stderr);
+    assert.match(why.stdout, /overlay\s+native-overlay\s+MISS/);
+    assert.match(why.stdout, /content of \/rapido-autorun\/001-run\.sh \(from .*run\.sh\)/);
+    assert.match(why.stdout, /system\s+native-system\s+hit/);
+
+    const edit = p.run(['cut', '-B', './r.rapido']);
+    assert.equal(edit.status, 0, edit.stderr);
+    assert.match(edit.stderr, /5 layers \(1 built, 4 reused\)/);
+    const overlay = readNewc(readFileSync(p.out)).filter((e) => e.path === 'rapido-autorun/001-run.sh');
+    assert.equal(overlay.at(-1)!.data!.toString(), '#!/bin/sh\necho two\n');
+
+    // A config value the recipe uses lands in the overlay only.
+    const ls = p.run(['ls'], { bin: RAPIDO_STORE_BIN });
+    assert.equal(ls.status, 0, ls.stderr);
+    assert.match(ls.stdout, /6 layers/);
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('cut: same inputs give the same layer keys and the same image bytes in two stores', () => {
+  const a = makeProject();
+  const b = makeProject();
+  try {
+    for (const p of [a, b]) {
+      p.write('r.rapido', 'bin bash\ntree /data /usr/share/common-licenses\nautorun /bin/true\n');
+      const r = p.run(['cut', '-B', './r.rapido']);
+      assert.equal(r.status, 0, r.stderr);
+    }
+    // The recipe file paths differ between the two projects, but they only name sources, not content.
+    assert.deepEqual(readFileSync(a.out), readFileSync(b.out));
+  } finally {
+    a.cleanup();
+    b.cleanup();
+  }
+});
+
+test('cut: errors are one line with a hint, exit non-zero, and leave the store usable', () => {
+  const p = makeProject();
+  try {
+    p.write('run.sh', 'true\n');
+    const cases: [string, RegExp][] = [
+      ['kmod no_such_module_xyz\n', /kernel module 'no_such_module_xyz' does not exist for kernel/],
+      ['bin no-such-binary-xyz\n', /'no-such-binary-xyz' not found on PATH/],
+      ['tree /x /nonexistent/dir\n', /tree source \/nonexistent\/dir is missing/],
+      ['bogus line\n', /unknown directive 'bogus'/],
+      ['autorun missing.sh\n', /autorun script .*missing\.sh not found/],
+    ];
+    for (const [text, re] of cases) {
+      p.write('bad.rapido', text);
+      const r = p.run(['cut', '-B', './bad.rapido']);
+      assert.notEqual(r.status, 0, text);
+      assert.match(r.stderr, re);
+      assert.match(r.stderr, /hint: /);
+      assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+    }
+    p.write('good.rapido', 'bin cat\nautorun run.sh\n');
+    const ok = p.run(['cut', '-B', './good.rapido']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(readdirSync(join(p.store, 'tmp')), [], 'no temp files left behind');
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('cut: a missing modules directory and an unwritable store are clear errors', () => {
+  const p = makeProject(`KERNEL_INSTALL_MOD_PATH="/nonexistent"\n`);
+  try {
+    p.write('r.rapido', 'kmod zram\n');
+    const r = p.run(['cut', '-B', './r.rapido']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /no modules directory \/nonexistent\/lib\/modules\//);
+    writeFileSync(join(p.dir, 'notadir'), '');
+    const s = p.run(['cut', '-B', './r.rapido'], { env: { RAPIDO_CONF: '', RAPIDO_STORE: join(p.dir, 'notadir', 'store'), DRACUT_OUT: p.out } });
+    assert.notEqual(s.status, 0);
+    assert.match(s.stderr, /hint: /);
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('cut: two cuts at once into one store both succeed and build each layer once', async () => {
+  const p = makeProject();
+  try {
+    p.write('r.rapido', recipe());
+    p.write('run.sh', 'true\n');
+    p.write('data/x', 'x'.repeat(1 << 20));
+    // Same store, different output images: the second conf differs only in DRACUT_OUT.
+    const conf2 = p.write('rapido2.conf', readFileSync(join(p.dir, 'rapido.conf'), 'utf8').replace(/DRACUT_OUT=.*/, `DRACUT_OUT="${p.out}2"`));
+    const runOne = (env: NodeJS.ProcessEnv) =>
+      new Promise<{ code: number; err: string }>((resolve) => {
+        const child = p.spawn(['cut', '-B', './r.rapido'], env);
+        child.stdout!.resume();
+        let err = '';
+        child.stderr!.on('data', (d) => (err += d));
+        child.on('close', (code) => resolve({ code: code ?? -1, err }));
+      });
+    const [r1, r2] = await Promise.all([runOne({}), runOne({ RAPIDO_CONF: conf2 })]);
+    assert.equal(r1.code, 0, r1.err);
+    assert.equal(r2.code, 0, r2.err);
+    const built = (s: string) => Number(/\((\d+) built/.exec(s)?.[1] ?? NaN);
+    assert.equal(built(r1.err) + built(r2.err), 5, `each layer built once: ${r1.err} | ${r2.err}`);
+    assert.deepEqual(readFileSync(p.out), readFileSync(p.out + '2'));
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('cut: a cut killed mid-build leaves no partial object, and the next cut works', async () => {
+  const p = makeProject();
+  try {
+    p.write('r.rapido', recipe());
+    p.write('run.sh', 'true\n');
+    for (let i = 0; i < 40; i++) p.write(`data/f${i}`, String(i).repeat(1 << 20));
+    const child = p.spawn(['cut', '-B', './r.rapido']);
+    child.stdout!.resume();
+    child.stderr!.resume();
+    // Kill it once it is writing objects into the store.
+    const tmp = join(p.store, 'tmp');
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(existsSync(tmp) && readdirSync(tmp).length > 0)) await new Promise((r) => setTimeout(r, 2));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const again = p.run(['cut', '-B', './r.rapido']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(readdirSync(tmp), [], 'leftovers of the killed cut were cleaned');
+    const entries = readNewc(readFileSync(p.out));
+    assert.equal(entries.find((e) => e.path === 'data/f39')!.data!.length, 2 << 20);
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('cut: a dracut layer is cached with its closure and rebuilt when a file dracut copied changes', () => {
+  const p = makeProject();
+  try {
+    const extra = p.write('extra/tool.txt', 'version 1\n');
+    p.write('d.rapido', `dracut-module base\ndracut-install ${extra}\nautorun run.sh\n`);
+    p.write('run.sh', 'true\n');
+    const first = p.run(['cut', '-B', './d.rapido']);
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(paths(p.out).has(extra.slice(1)), 'dracut installed the file');
+    age(extra);
+    const cached = p.run(['cut', '-B', './d.rapido', '-x', 'true']);
+    assert.match(cached.stderr, /\(1 built, 2 reused\)/, cached.stderr);
+    writeFileSync(extra, 'version 2\n');
+    age(extra);
+    const why = p.run(['why', './d.rapido'], { bin: RAPIDO_STORE_BIN });
+    assert.match(why.stdout, /dracut\s+dracut\s+MISS/);
+    assert.match(why.stdout, new RegExp(`file ${extra}: digest`));
+    const rebuilt = p.run(['cut', '-B', './d.rapido']);
+    assert.equal(rebuilt.status, 0, rebuilt.stderr);
+    assert.match(rebuilt.stderr, /\(1 built, 2 reused\)/);
+    const e = readNewc(readFileSync(p.out)).filter((x) => x.path === extra.slice(1));
+    assert.equal(e.at(-1)!.data!.toString(), 'version 2\n');
+  } finally {
+    p.cleanup();
+  }
+});

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { RapidoError } from '../../src/errors.js';
+import { openStore, putHostVerdict, STORE_FORMAT_VERSION } from '../../src/store/index.js';
+import { tempDir } from './tempStore.js';
+
+function rapidoError(code: string, hint?: RegExp) {
+  return (e: unknown) => {
+    assert.ok(e instanceof RapidoError, `expected RapidoError, got ${String(e)}`);
+    assert.equal(e.code, code);
+    if (hint) assert.match(e.hint ?? '', hint);
+    return true;
+  };
+}
+
+test('creates the layout and records the format version', async (t) => {
+  const dir = path.join(tempDir(t), 'store');
+  const store = openStore(dir);
+  for (const d of ['objects', 'tmp', 'locks', 'db']) assert.ok(fs.statSync(path.join(dir, d)).isDirectory(), d);
+  assert.equal(store.db.meta.get('formatVersion'), STORE_FORMAT_VERSION);
+  await store.close();
+  await store.close(); // idempotent
+  const again = openStore(dir);
+  assert.equal(again.db.meta.get('formatVersion'), STORE_FORMAT_VERSION);
+  await again.close();
+});
+
+test('refuses a store with another format version', async (t) => {
+  const dir = path.join(tempDir(t), 'store');
+  const store = openStore(dir);
+  store.db.meta.putSync('formatVersion', STORE_FORMAT_VERSION + 1);
+  await store.close();
+  assert.throws(() => openStore(dir), rapidoError('STORE_VERSION', /rapido.*move .* aside/s));
+  assert.throws(() => openStore(dir, { readOnly: true }), rapidoError('STORE_VERSION'));
+});
+
+test('a store path that is a file is unwritable', (t) => {
+  const file = path.join(tempDir(t), 'not-a-dir');
+  fs.writeFileSync(file, 'x');
+  assert.throws(() => openStore(file), rapidoError('STORE_UNWRITABLE', /RAPIDO_STORE/));
+  assert.throws(() => openStore(path.join(file, 'store')), rapidoError('STORE_UNWRITABLE', /RAPIDO_STORE/));
+});
+
+test('read-only: a missing store is reported, writes are refused', async (t) => {
+  const dir = path.join(tempDir(t), 'store');
+  assert.throws(() => openStore(dir, { readOnly: true }), rapidoError('STORE_MISSING'));
+  assert.equal(fs.existsSync(dir), false, 'read-only open must not create the store');
+  await openStore(dir).close();
+  const ro = openStore(dir, { readOnly: true });
+  t.after(() => ro.close());
+  assert.equal(ro.db.meta.get('formatVersion'), STORE_FORMAT_VERSION);
+  assert.throws(() => putHostVerdict(ro, 'kvm', { ok: true }), rapidoError('STORE_READONLY'));
+});

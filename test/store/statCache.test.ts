@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  digestBuffer,
+  flushStatCache,
+  initHasher,
+  openStore,
+  statCacheCounters,
+  statDigest,
+} from '../../src/store/index.js';
+import { tempStore } from './tempStore.js';
+
+// Files older than the racy window (mtime and ctime), made once for all tests.
+let fixtures: string;
+const N = 300;
+const file = (i: number) => path.join(fixtures, `m${i}.ko`);
+const content = (i: number) => Buffer.from(`module ${i} `.repeat(50 + i));
+
+before(async () => {
+  await initHasher();
+  fixtures = fs.mkdtempSync(path.join(os.tmpdir(), 'rapido-statcache-'));
+  for (let i = 0; i < N; i++) fs.writeFileSync(file(i), content(i));
+  await sleep(1100);
+});
+after(() => fs.rmSync(fixtures, { recursive: true, force: true }));
+
+test('an unchanged file is answered from the cache without reading it', async (t) => {
+  const store = await tempStore(t);
+  const f = file(0);
+  const st = fs.statSync(f, { bigint: true });
+  assert.equal(statDigest(store, f), digestBuffer(content(0)));
+  assert.equal(statCacheCounters(store).hashed, 1);
+  assert.equal(statDigest(store, f), digestBuffer(content(0)));
+  assert.deepEqual(statCacheCounters(store), { hits: 1, hashed: 1, racy: 0, pending: 1 });
+
+  // Proof it is not read: change the bytes but present the old stat; the cache answers.
+  const other = Buffer.alloc(content(0).length, 0x41);
+  fs.writeFileSync(f, other);
+  assert.equal(statDigest(store, f, st), digestBuffer(content(0)));
+  assert.equal(statCacheCounters(store).hashed, 1);
+  // With the real (changed) stat it is re-hashed.
+  assert.equal(statDigest(store, f), digestBuffer(other));
+  assert.equal(statCacheCounters(store).hashed, 2);
+});
+
+test('a modified file is re-hashed even with size and mtime preserved', async (t) => {
+  const store = await tempStore(t);
+  const f = file(1);
+  const before = fs.statSync(f);
+  assert.equal(statDigest(store, f), digestBuffer(content(1)));
+  flushStatCache(store);
+  const changed = Buffer.alloc(content(1).length, 0x42);
+  fs.writeFileSync(f, changed);
+  fs.utimesSync(f, before.atime, before.mtime); // what tar/rsync/cp -p do; ctime still moves
+  assert.equal(fs.statSync(f).size, before.size);
+  assert.equal(statDigest(store, f), digestBuffer(changed));
+  assert.equal(statCacheCounters(store).hashed, 2);
+});
+
+test('a file changed within the racy window is hashed every time and never cached', async (t) => {
+  const store = await tempStore(t);
+  const f = path.join(fixtures, 'fresh.ko');
+  fs.writeFileSync(f, 'just built');
+  for (let i = 0; i < 3; i++) assert.equal(statDigest(store, f), digestBuffer(Buffer.from('just built')));
+  assert.deepEqual(statCacheCounters(store), { hits: 0, hashed: 3, racy: 3, pending: 0 });
+  assert.equal(flushStatCache(store), 0);
+  assert.equal(store.db.statcache.get(f), undefined);
+
+  // Once the window has passed the same file is cached as usual.
+  await sleep(1100);
+  statDigest(store, f);
+  statDigest(store, f);
+  assert.deepEqual(statCacheCounters(store), { hits: 1, hashed: 4, racy: 3, pending: 1 });
+});
+
+test('thousands of digests cost one transaction, and survive a reopen', async (t) => {
+  const store = await tempStore(t);
+  let txns = 0;
+  const orig = store.env.transactionSync.bind(store.env);
+  store.env.transactionSync = ((fn: () => unknown, flags?: number) => {
+    txns++;
+    return orig(fn, flags);
+  }) as typeof store.env.transactionSync;
+
+  for (let i = 2; i < N; i++) statDigest(store, file(i));
+  assert.equal(statCacheCounters(store).pending, N - 2);
+  assert.equal(store.db.statcache.get(file(2)), undefined, 'nothing written before the flush');
+  assert.equal(txns, 0);
+  assert.equal(flushStatCache(store), N - 2);
+  assert.equal(txns, 1);
+
+  const e = store.db.statcache.get(file(2))!;
+  const st = fs.statSync(file(2), { bigint: true });
+  assert.deepEqual(e, {
+    dev: String(st.dev),
+    ino: String(st.ino),
+    size: Number(st.size),
+    mtimeNs: String(st.mtimeNs),
+    ctimeNs: String(st.ctimeNs),
+    digest: digestBuffer(content(2)),
+  });
+
+  statDigest(store, file(2)); // a hit: nothing pending
+  const dir = store.dir;
+  await store.close();
+  const again = openStore(dir);
+  t.after(() => again.close());
+  for (let i = 2; i < N; i++) assert.equal(statDigest(again, file(i)), digestBuffer(content(i)));
+  assert.deepEqual(statCacheCounters(again), { hits: N - 2, hashed: 0, racy: 0, pending: 0 });
+});
+
+test('close() flushes pending entries', async (t) => {
+  const store = await tempStore(t);
+  statDigest(store, file(5));
+  const dir = store.dir;
+  await store.close();
+  const again = openStore(dir);
+  t.after(() => again.close());
+  assert.equal(again.db.statcache.get(file(5))?.digest, digestBuffer(content(5)));
+});
