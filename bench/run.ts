@@ -49,7 +49,7 @@ function makeFstestsTree(dir: string): { files: number; bytes: number } {
     mkdirSync(sub, { recursive: true });
     for (let f = 0; f < 100; f++) {
       // Mostly small test scripts and outputs, some larger binaries.
-      const size = f % 25 === 0 ? 700_000 + ((rnd() * 600_000) | 0) : 2000 + ((rnd() * 18000) | 0);
+      const size = f % 25 === 0 ? 400_000 + ((rnd() * 400_000) | 0) : 2000 + ((rnd() * 18000) | 0);
       const off = (rnd() * (chunk.length - size)) | 0;
       writeFileSync(join(sub, `${String(f).padStart(3, '0')}`), chunk.subarray(Math.max(0, off), Math.max(0, off) + size));
       bytes += size;

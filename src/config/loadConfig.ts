@@ -17,7 +17,7 @@ export interface RapidoConfig {
 
 /** `$RAPIDO_CONF`, else `./rapido.conf`; a missing file means defaults. */
 export function loadConfig(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): RapidoConfig {
-  const explicit = env.RAPIDO_CONF;
+  const explicit = env.RAPIDO_CONF || undefined;
   const path = resolve(cwd, explicit ?? 'rapido.conf');
   let text: string | undefined;
   try {

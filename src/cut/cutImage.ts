@@ -2,25 +2,22 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSy
 import { dirname } from 'node:path';
 import { canonicalJson } from '../derivations/canonicalJson.js';
 import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
-import { readNewc } from '../derivations/cpio/readNewc.js';
 import { writeNewcSync } from '../derivations/cpio/writeNewc.js';
-import { HostInputs, lstatOrNull, statSig } from '../derivations/hostInputs.js';
+import { HostInputs, lstatOrNull, sigMtimeMs, statSig } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { nativeDerivation } from '../derivations/nativeDerivation.js';
-import { layerInputsUnchanged, RACY_WINDOW_NS, readStamp, writeStamp, type Stamp, type StampLayer } from '../derivations/cutStamp.js';
-import type { CutContext } from '../derivations/builders/context.js';
-import { collectSystemLayer } from '../derivations/builders/systemLayer.js';
-import { collectTreeLayer } from '../derivations/builders/treeLayer.js';
-import { collectKmodsLayer } from '../derivations/builders/kmodsLayer.js';
-import { collectOverlayLayer } from '../derivations/builders/overlayLayer.js';
-import { dracutRequest, dracutSelfFiles, dracutVersion, runDracut } from '../derivations/builders/dracutLayer.js';
-import type { EntrySet } from '../derivations/builders/entrySet.js';
 import {
-  appendCut, cleanTmp, digestBuffer, getLayer, hashString, hasObject, initHasher, lookupManifest, objectPath, openStore,
-  putLayer, recordManifest, statDigest, touchLayers, withBuildLock, writeObject, type Store,
-} from '../store/index.js';
+  layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, writeStamp, type Stamp, type StampInput, type StampLayer,
+} from '../derivations/cutStamp.js';
+import { NATIVE_BUILDER_VERSION, type CutContext } from '../derivations/builders/context.js';
+import type { EntrySet } from '../derivations/builders/entrySet.js';
+import { digestBuffer, hashString, initHasher } from '../store/digest.js';
+import { objectPath } from '../store/objectPath.js';
+import { writeObject } from '../store/writeObject.js';
+import { withBuildLock } from '../store/buildLock.js';
 import { composeImage } from '../runner/composeImage.js';
 import { guestInitPath } from '../runner/guestInitPath.js';
+import { CutStore } from './cutStore.js';
 import type { CutRequest } from './cutRequest.js';
 import type { Progress } from './progress.js';
 
@@ -41,77 +38,84 @@ export interface CutOutcome {
   stamp: Stamp;
 }
 
+interface LayerResult {
+  key: string;
+  size: number;
+  source: LayerOutcome['source'];
+  inputs: StampInput[];
+}
+
 /** The slow path: some input changed (or there is no stamp). Only layers whose inputs changed are re-derived. */
 export async function cutImage(req: CutRequest, progress: Progress): Promise<CutOutcome> {
+  const prev = readStamp(req.out);
   await initHasher();
-  const store = openStore(req.store);
+  const store = new CutStore(req.store, prev);
   try {
-    cleanTmp(store);
-    return await cutWithStore(req, store, progress);
+    // Without a stamp most files are new to this cut: the stat cache may know them from other cuts.
+    if (!prev) await store.open();
+    return await cutWithStore(req, prev, store, progress);
   } finally {
     await store.close();
   }
 }
 
-async function cutWithStore(req: CutRequest, store: Store, progress: Progress): Promise<CutOutcome> {
-  const prev = readStamp(req.out);
+async function cutWithStore(req: CutRequest, prev: Stamp | undefined, store: CutStore, progress: Progress): Promise<CutOutcome> {
   const ctx = cutContext(req);
-  const plans = planLayers(req.recipe);
   const outcomes: LayerOutcome[] = [];
   const stampLayers: StampLayer[] = [];
-  const cutStartNs = BigInt(Date.now()) * 1_000_000n;
+  const cutStartMs = Date.now();
 
-  for (const plan of plans) {
+  for (const plan of planLayers(req.recipe)) {
     const t0 = performance.now();
     progress.start(plan.name, builderName(plan));
     const request = layerRequest(plan, req);
     const old = prev?.layers.find((l) => l.name === plan.name);
-    let result: { key: string; size: number; source: LayerOutcome['source']; inputs: HostInputs | StampLayer['inputs'] };
-    if (old && old.request === request && layerInputsUnchanged(old) && hasObject(store, old.key, old.size)) {
+    let result: LayerResult;
+    if (old && old.request === request && layerInputsUnchanged(old) && store.lookup(old.key)?.size === old.size) {
       result = { key: old.key, size: old.size, source: 'stamp', inputs: old.inputs };
     } else if (plan.kind === 'dracut') {
-      result = await dracutLayer(plan, ctx, req, store);
+      result = await dracutLayer(plan, ctx, req, store, cutStartMs);
     } else {
-      result = await nativeLayer(plan, ctx, store);
+      result = await nativeLayer(plan, ctx, store, cutStartMs);
     }
-    const ms = performance.now() - t0;
-    const outcome: LayerOutcome = { name: plan.name, builder: builderName(plan), key: result.key, size: result.size, source: result.source, ms };
+    const outcome: LayerOutcome = { name: plan.name, builder: builderName(plan), key: result.key, size: result.size, source: result.source, ms: performance.now() - t0 };
     progress.done(outcome);
     outcomes.push(outcome);
-    const inputs = result.inputs instanceof HostInputs ? result.inputs.toList() : result.inputs;
-    const racy = result.inputs instanceof HostInputs ? result.inputs.newestMtimeNs > cutStartNs - RACY_WINDOW_NS : (old?.racy ?? true);
-    stampLayers.push({ name: plan.name, key: result.key, size: result.size, request, inputs, racy });
+    const racy = result.inputs.some(([, sig]) => sig !== null && sigMtimeMs(sig) > cutStartMs - RACY_WINDOW_MS);
+    stampLayers.push({ name: plan.name, key: result.key, size: result.size, request, inputs: result.inputs, racy });
   }
 
   mkdirSync(dirname(req.out), { recursive: true });
   const composed = composeImage(
     req.out,
-    outcomes.map((o) => ({ key: o.key, path: objectPath(store, o.key), size: o.size })),
+    outcomes.map((o) => ({ key: o.key, path: objectPath(store.dir, o.key), size: o.size })),
     { current: prev?.current, spare: prev?.spare },
     req.conf.get('QEMU_PID_DIR') ? undefined : dirname(req.out),
   );
-  const img = lstatOrNull(req.out)!;
   const stamp: Stamp = {
-    version: prev?.version ?? 1,
+    version: STAMP_VERSION,
     request: req.key,
     recipe: req.recipe.name,
     layers: stampLayers,
-    image: statSig(img),
+    image: statSig(lstatOrNull(req.out)!),
     current: composed.current,
     spare: composed.spare,
     vm: vmResources(req),
     kernel: { release: req.kernel.release, image: req.kernel.image },
   };
   writeStamp(req.out, stamp);
-  touchLayers(store, outcomes.map((o) => o.key));
-  appendCut(store, {
-    recipe: req.recipe.name,
-    at: Date.now(),
-    outPath: req.out,
-    layers: outcomes.map((o) => ({ name: o.name, key: o.key, hit: o.source !== 'built' })),
-    // The derivations themselves live in the layer records, found by key.
-    inputs: Object.fromEntries(outcomes.map((o) => [o.name, { key: o.key }])),
-  });
+  const at = Date.now();
+  await store.finish(
+    {
+      recipe: req.recipe.name,
+      at,
+      outPath: req.out,
+      layers: outcomes.map((o) => ({ name: o.name, key: o.key, hit: o.source !== 'built' })),
+      // The derivations themselves live in the layer records, found by key.
+      inputs: Object.fromEntries(outcomes.map((o) => [o.name, { key: o.key }])),
+    },
+    outcomes.map((o) => o.key),
+  );
   return { layers: outcomes, imageBytes: composed.current.size, written: composed.written, stamp };
 }
 
@@ -126,6 +130,7 @@ export function builderName(plan: LayerPlan): string {
 /** What decides a layer besides its files: compared with the stamp to skip re-deriving it. */
 function layerRequest(plan: LayerPlan, req: CutRequest): string {
   return canonicalJson({
+    version: NATIVE_BUILDER_VERSION,
     directives: plan.directives.map((d) => [d.kind, ...d.args]),
     kernel: plan.kind === 'kmods' ? req.kernel : undefined,
     vars: plan.kind === 'overlay' ? req.recipe.vars : undefined,
@@ -136,44 +141,56 @@ function layerRequest(plan: LayerPlan, req: CutRequest): string {
   });
 }
 
-function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): EntrySet {
+/** Builders load on demand: a re-cut after an autorun edit needs only the overlay's (and no ELF or modules.dep parser). */
+async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): Promise<EntrySet> {
   switch (plan.kind) {
-    case 'system': return collectSystemLayer(plan, ctx, inputs);
-    case 'tree': return collectTreeLayer(plan, inputs);
-    case 'kmods': return collectKmodsLayer(plan, ctx, inputs);
-    case 'overlay': return collectOverlayLayer(plan, ctx, inputs);
+    case 'system': return (await import('../derivations/builders/systemLayer.js')).collectSystemLayer(plan, ctx, inputs);
+    case 'tree': return (await import('../derivations/builders/treeLayer.js')).collectTreeLayer(plan, inputs);
+    case 'kmods': return (await import('../derivations/builders/kmodsLayer.js')).collectKmodsLayer(plan, ctx, inputs);
+    case 'overlay': return (await import('../derivations/builders/overlayLayer.js')).collectOverlayLayer(plan, ctx, inputs);
     default: throw new Error(`no native builder for ${plan.kind}`);
   }
 }
 
+/** The stamp's record of a layer's inputs; digests of files touched within the racy window are not kept. */
+function stampInputs(inputs: HostInputs, cutStartMs: number): StampInput[] {
+  return [...inputs.sigs]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([path, sig]) => {
+      const d = inputs.digests.get(path);
+      return d && sig && sigMtimeMs(sig) <= cutStartMs - RACY_WINDOW_MS ? [path, sig, d] : [path, sig];
+    });
+}
+
 /** Collects a native layer's entries and hashes its derivation into its key, without building anything. */
-export function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store: Store) {
+export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore) {
   const inputs = new HostInputs();
-  const entries = collect(plan, ctx, inputs).entries();
-  const digestOf = (e: CpioEntry) => (e.source ? statDigest(store, e.source) : digestBuffer(e.data ?? Buffer.alloc(0)));
+  const entries = (await collect(plan, ctx, inputs)).entries();
+  const digestOf = (e: CpioEntry) => {
+    if (!e.source) return digestBuffer(e.data ?? Buffer.alloc(0));
+    const d = store.digest(e.source, inputs.sigs.get(e.source));
+    inputs.digests.set(e.source, d);
+    return d;
+  };
   const derivation = nativeDerivation(plan, ctx, entries, digestOf);
   return { key: hashString(canonicalJson(derivation)), derivation, entries, inputs };
 }
 
-async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: Store) {
-  const { key, derivation, entries, inputs } = deriveNativeLayer(plan, ctx, store);
-  const found = usable(store, key);
-  if (found) return { key, size: found.size, source: 'store' as const, inputs };
-  return withBuildLock(store, key, () => {
-    const again = usable(store, key); // another cut may have built it while we waited
-    if (again) return { key, size: again.size, source: 'store' as const, inputs };
-    const { size, digest } = writeObject(store, key, (fd) => {
+async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number): Promise<LayerResult> {
+  const { key, derivation, entries, inputs } = await deriveNativeLayer(plan, ctx, store);
+  const stamped = () => stampInputs(inputs, cutStartMs);
+  const found = store.lookup(key);
+  if (found) return { key, size: found.size, source: 'store', inputs: stamped() };
+  return withBuildLock(store.dir, key, () => {
+    const again = store.lookup(key); // another cut may have built it while we waited
+    if (again) return { key, size: again.size, source: 'store' as const, inputs: stamped() };
+    const { size, digest } = writeObject(store.dir, key, (fd) => {
       writeNewcSync(fd, entries, { epoch: ctx.epoch });
     });
-    putLayer(store, { key, builder: derivation.builder, layerName: plan.name, size, digest, derivation, createdAt: Date.now(), lastUsedAt: Date.now() });
-    return { key, size, source: 'built' as const, inputs };
+    const now = Date.now();
+    store.record({ key, builder: derivation.builder, layerName: plan.name, size, digest, derivation, createdAt: now, lastUsedAt: now });
+    return { key, size, source: 'built' as const, inputs: stamped() };
   });
-}
-
-/** A recorded layer whose object is present with the recorded size. */
-export function usable(store: Store, key: string): { size: number } | undefined {
-  const rec = getLayer(store, key);
-  return rec && hasObject(store, key, rec.size) ? { size: rec.size } : undefined;
 }
 
 /**
@@ -182,7 +199,9 @@ export function usable(store: Store, key: string): { size: number } | undefined 
  * what we ask dracut for; its manifest lists the host files dracut copied
  * with their digests; a later cut reuses the layer only if they all still match.
  */
-export function deriveDracutFirstKey(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: Store) {
+export async function deriveDracutFirstKey(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore) {
+  const db = await store.open();
+  const { dracutRequest, dracutSelfFiles, dracutVersion } = await import('../derivations/builders/dracutLayer.js');
   const inputs = new HostInputs();
   const selfFiles = dracutSelfFiles(inputs);
   const dreq = dracutRequest(plan, ctx, req.conf.get('DRACUT_EXTRA_ARGS') ?? '');
@@ -190,66 +209,65 @@ export function deriveDracutFirstKey(plan: LayerPlan, ctx: CutContext, req: CutR
     builder: 'dracut',
     dracutVersion: dracutVersion(),
     request: dreq,
-    self: selfFiles.map((f) => [f, statDigest(store, f)]),
+    self: selfFiles.map((f) => [f, store.digest(f, inputs.sigs.get(f))]),
   };
   const firstKey = hashString(canonicalJson(firstDerivation));
   const currentDigest = (path: string): string | null => {
     const st = inputs.lstat(path);
-    return st?.isFile() ? statDigest(store, path) : null;
+    if (!st?.isFile()) return null;
+    const d = store.digest(path, inputs.sigs.get(path));
+    inputs.digests.set(path, d);
+    return d;
   };
-  return { inputs, dreq, firstDerivation, firstKey, currentDigest };
+  return { db, inputs, dreq, firstDerivation, firstKey, currentDigest };
 }
 
-async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: Store) {
-  const { inputs, dreq, firstDerivation, firstKey, currentDigest } = deriveDracutFirstKey(plan, ctx, req, store);
-  const known = lookupManifest(store, firstKey, currentDigest);
-  if (known) {
-    const rec = usable(store, known);
-    if (rec) return { key: known, size: rec.size, source: 'store' as const, inputs };
-  }
-  return withBuildLock(store, firstKey, async () => {
-    const again = lookupManifest(store, firstKey, currentDigest);
-    const rec = again ? usable(store, again) : undefined;
-    if (again && rec) return { key: again, size: rec.size, source: 'store' as const, inputs };
-    const { output, tmpDir } = await runDracut(dreq, store.paths.tmp);
+async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore, cutStartMs: number): Promise<LayerResult> {
+  const { db, inputs, dreq, firstDerivation, firstKey, currentDigest } = await deriveDracutFirstKey(plan, ctx, req, store);
+  const { lookupManifest, recordManifest } = await import('../store/manifests.js');
+  const known = lookupManifest(db, firstKey, currentDigest);
+  const rec = known ? store.lookup(known) : undefined;
+  if (known && rec) return { key: known, size: rec.size, source: 'store', inputs: stampInputs(inputs, cutStartMs) };
+  return withBuildLock(store.dir, firstKey, async () => {
+    db.env.resetReadTxn();
+    const again = lookupManifest(db, firstKey, currentDigest);
+    const hit = again ? store.lookup(again) : undefined;
+    if (again && hit) return { key: again, size: hit.size, source: 'store' as const, inputs: stampInputs(inputs, cutStartMs) };
+    const { runDracut } = await import('../derivations/builders/dracutLayer.js');
+    const { output, tmpDir } = await runDracut(dreq, store.dir.paths.tmp);
     try {
-      const closure = dracutClosure(output, store, inputs);
+      const closure = await dracutClosure(output, store, inputs);
       const key = hashString(firstKey + canonicalJson(closure));
-      const { size, digest } = writeObject(store, key, (fd) => copyInto(output, fd));
-      putLayer(store, {
-        key, builder: 'dracut', layerName: plan.name, size, digest,
-        derivation: { ...firstDerivation, firstKey }, closure: closure.map(([path, d]) => ({ path, digest: d })),
-        createdAt: Date.now(), lastUsedAt: Date.now(),
-      });
-      recordManifest(store, firstKey, closure.map(([path, d]) => ({ path, digest: d })), key);
-      return { key, size, source: 'built' as const, inputs };
+      const { size, digest } = writeObject(store.dir, key, (fd) => copyInto(output, fd));
+      const now = Date.now();
+      const entries = closure.map(([path, d]) => ({ path, digest: d }));
+      store.record({ key, builder: 'dracut', layerName: plan.name, size, digest, derivation: { ...firstDerivation, firstKey }, closure: entries, createdAt: now, lastUsedAt: now });
+      recordManifest(db, firstKey, entries, key);
+      return { key, size, source: 'built' as const, inputs: stampInputs(inputs, cutStartMs) };
     } finally {
       rmSync(tmpDir, { recursive: true, force: true });
     }
   });
 }
 
-/** Every regular file dracut put in the image that it copied from the same path on the host. */
-function dracutClosure(output: string, store: Store, inputs: HostInputs): [string, string][] {
+/** Every regular file dracut put in the image that it copied unchanged from the same path on the host. */
+async function dracutClosure(output: string, store: CutStore, inputs: HostInputs): Promise<[string, string][]> {
+  const { readNewc } = await import('../derivations/cpio/readNewc.js');
   const closure: [string, string][] = [];
   for (const e of readNewc(readFileSync(output))) {
     if (e.type !== 'file') continue;
     const host = '/' + e.path;
     const st = inputs.lstat(host);
-    if (!st?.isFile() || Number(st.size) !== (e.data?.length ?? -1)) {
-      inputs.sigs.delete(host);
+    const digest = st?.isFile() && st.size === (e.data?.length ?? -1) ? store.digest(host, inputs.sigs.get(host)) : undefined;
+    if (!digest || digest !== digestBuffer(e.data!)) {
+      inputs.sigs.delete(host); // generated or rewritten by dracut (e.g. a config): not an input
       continue;
     }
-    const digest = statDigest(store, host);
-    if (digest !== digestBuffer(e.data!)) {
-      inputs.sigs.delete(host); // dracut rewrote it (e.g. a generated config): not an input
-      continue;
-    }
+    inputs.digests.set(host, digest);
     closure.push([host, digest]);
   }
   return closure.sort(([a], [b]) => (a < b ? -1 : 1));
 }
-
 
 function copyInto(src: string, fd: number): void {
   const sfd = openSync(src, 'r');

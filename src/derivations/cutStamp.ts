@@ -1,6 +1,9 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { lstatOrNull, statSig, type StatSig } from './hostInputs.js';
+import { currentSig, lstatOrNull, statSig, type StatSig } from './hostInputs.js';
+
+/** A host path, its stat signature (null: must stay absent) and, for files in the layer, its content digest. */
+export type StampInput = [path: string, sig: StatSig | null, digest?: string];
 
 /**
  * The stamp beside a composed image records what it was cut from: the
@@ -10,9 +13,9 @@ import { lstatOrNull, statSig, type StatSig } from './hostInputs.js';
  * no database, no hashing and no builder loaded. It is a cache: a missing or
  * unreadable stamp only means the slow path runs.
  */
-export const STAMP_VERSION = 1;
+export const STAMP_VERSION = 2;
 /** Git's racy-clean rule: a file modified this close to the stamp may change again within the same timestamp. */
-export const RACY_WINDOW_NS = 1_000_000_000n;
+export const RACY_WINDOW_MS = 1000;
 
 export interface StampLayer {
   name: string;
@@ -20,8 +23,8 @@ export interface StampLayer {
   size: number;
   /** What decides this layer besides files: canonical JSON of its directives and values. */
   request: string;
-  inputs: [string, StatSig | null][];
-  /** An input changed within RACY_WINDOW_NS of the stamp: its signature cannot be trusted. */
+  inputs: StampInput[];
+  /** An input changed within RACY_WINDOW_MS of the stamp: its signature cannot be trusted. */
   racy: boolean;
 }
 
@@ -70,8 +73,7 @@ export function writeStamp(out: string, stamp: Stamp): void {
 export function layerInputsUnchanged(layer: StampLayer): boolean {
   if (layer.racy) return false;
   for (const [path, sig] of layer.inputs) {
-    const st = lstatOrNull(path);
-    if ((st ? statSig(st) : null) !== sig) return false;
+    if (currentSig(path, sig) !== sig) return false;
   }
   return true;
 }

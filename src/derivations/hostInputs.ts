@@ -1,22 +1,45 @@
-import { lstatSync, type BigIntStats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 
 /**
  * Records every host path a layer's content depends on, with a stat
  * signature. The same signatures let the next cut decide "nothing changed"
- * from lstat alone (src/runner/stamp.ts) before any hashing or database.
+ * from lstat alone (src/derivations/cutStamp.ts) before any hashing or
+ * database. Plain (not bigint) stats: half the cost over thousands of files,
+ * and microsecond timestamps are plenty for a signature.
  */
 export type StatSig = string;
 
-export function statSig(st: BigIntStats): StatSig {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.mode}`;
+export function statSig(st: Stats): StatSig {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}`;
 }
 
-export function lstatOrNull(path: string): BigIntStats | null {
+/**
+ * For paths whose contents do not matter, only what they are: a directory
+ * the image mirrors (/tmp, /usr/bin) changes mtime all day, which must not
+ * invalidate a layer. Symlinks keep a full signature: their target matters.
+ */
+export function kindSig(st: Stats | null): StatSig | null {
+  if (!st) return null;
+  if (st.isSymbolicLink()) return statSig(st);
+  return st.isDirectory() ? 'kind:dir' : 'kind:other';
+}
+
+/** The current signature of a path, of the same sort as `recorded`. */
+export function currentSig(path: string, recorded: StatSig | null): StatSig | null {
+  const st = lstatOrNull(path);
+  return recorded?.startsWith('kind:') ? kindSig(st) : st ? statSig(st) : null;
+}
+
+/** The mtime (ms) inside a signature, for the racy-clean rule (NaN for kind-only ones). */
+export function sigMtimeMs(sig: StatSig): number {
+  return Number(sig.split(':')[3]);
+}
+
+export function lstatOrNull(path: string): Stats | null {
   try {
-    return lstatSync(path, { bigint: true });
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw e;
   }
 }
@@ -24,22 +47,28 @@ export function lstatOrNull(path: string): BigIntStats | null {
 export class HostInputs {
   /** path → signature, or null for "must stay absent" (a try-bin that was not found). */
   readonly sigs = new Map<string, StatSig | null>();
-  /** Latest mtime seen (ns), for the racy-clean check of the stamp (mtime only, as git does: writes move it). */
-  newestMtimeNs = 0n;
+  /** Content digests of the regular files among them, as the derivation used them. */
+  readonly digests = new Map<string, string>();
+  /** Latest mtime seen (ms), for the racy-clean check of the stamp (mtime only, as git does: writes move it). */
+  newestMtimeMs = 0;
 
-  lstat(path: string): BigIntStats | null {
+  lstat(path: string): Stats | null {
     const st = lstatOrNull(path);
     this.record(path, st);
     return st;
   }
 
-  record(path: string, st: BigIntStats | null): void {
-    this.sigs.set(path, st ? statSig(st) : null);
-    if (st && st.mtimeNs > this.newestMtimeNs) this.newestMtimeNs = st.mtimeNs;
+  /** lstat, recording only the kind of path unless it is a symlink (see kindSig). */
+  lstatKind(path: string): Stats | null {
+    const st = lstatOrNull(path);
+    const had = this.sigs.get(path);
+    // Never weaken a full signature recorded for another reason (a `bin DIR` walk needs the dir's mtime).
+    if (had === undefined || had === null || had.startsWith('kind:')) this.sigs.set(path, kindSig(st));
+    return st;
   }
 
-  /** Sorted [path, sig] pairs, the stamp's serialisation. */
-  toList(): [string, StatSig | null][] {
-    return [...this.sigs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  record(path: string, st: Stats | null): void {
+    this.sigs.set(path, st ? statSig(st) : null);
+    if (st && st.mtimeMs > this.newestMtimeMs) this.newestMtimeMs = st.mtimeMs;
   }
 }

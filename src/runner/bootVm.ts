@@ -31,6 +31,12 @@ export interface BootVmOptions {
   onConsoleLine?: (line: string) => void;
   /** Where the console is copied live when not interactive; default process.stdout, null for nowhere. */
   consoleOut?: NodeJS.WritableStream | null;
+  /**
+   * Where QEMU's own stderr goes; default process.stderr, null for nowhere.
+   * Held back until the guest shows signs of life (console output, or 2 s),
+   * so a QEMU that fails to start is reported once, in the RapidoError.
+   */
+  qemuStderr?: NodeJS.WritableStream | null;
   /** rapido's own messages (accel choice, timeout, missing status); default: stderr with a `rapido: ` prefix. */
   log?: (line: string) => void;
   /** Seconds between SIGTERM and SIGKILL when we stop QEMU. */
@@ -129,16 +135,16 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
     }
     if (guestStatus !== undefined) return { status: guestStatus, reason: 'guest', vmNum };
 
-    const stderr = run.stderr.trim();
     if (run.signal || run.code !== 0) {
       const how = run.signal ? `was killed by ${run.signal}` : `exited with status ${run.code}`;
+      const said = run.stderrShown || !run.stderr.trim() ? '' : `:\n${run.stderr.trim()}`;
       // Nothing on the console yet (or we cannot tell): QEMU failed to start.
       if (opts.interactive || !run.sawOutput) {
-        throw new RapidoError('QEMU_FAILED', `QEMU ${how}${stderr ? `:\n${stderr}` : ''}`, {
-          hint: 'check QEMU_EXTRA_ARGS and the kernel/image paths; `rapido boot --accel tcg` rules out KVM trouble',
+        throw new RapidoError('QEMU_FAILED', `QEMU ${how}${said}`, {
+          hint: 'check QEMU_EXTRA_ARGS and the kernel/image paths; `--accel tcg` rules out KVM trouble',
         });
       }
-      const message = `QEMU ${how} before the guest reported a result${stderr ? `:\n${stderr}` : ''}`;
+      const message = `QEMU ${how} before the guest reported a result${said}`;
       log(message);
       return { status: STATUS_NO_RESULT, reason: 'qemu-failed', vmNum, message };
     }
@@ -159,6 +165,8 @@ interface QemuRun {
   code: number | null;
   signal: NodeJS.Signals | null;
   stderr: string;
+  /** Whether stderr already went to opts.qemuStderr (so messages need not repeat it). */
+  stderrShown: boolean;
   timedOut: boolean;
   sawOutput: boolean;
 }
@@ -201,15 +209,24 @@ function runQemu(
       }, opts.timeoutSec * 1000)
       : undefined;
 
+    const errOut = opts.qemuStderr === undefined ? process.stderr : opts.qemuStderr;
+    let stderrLive = false;
+    const goLive = () => {
+      if (stderrLive) return;
+      stderrLive = true;
+      if (stderr) errOut?.write(stderr);
+    };
+    const liveTimer = setTimeout(goLive, 2000);
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr = (stderr + d).slice(-16384);
-      process.stderr.write(d);
+      if (stderrLive) errOut?.write(d);
     });
     if (!opts.interactive) {
       const out = opts.consoleOut === undefined ? process.stdout : opts.consoleOut;
       let partial = '';
       child.stdout!.on('data', (d: Buffer) => {
         sawOutput = true;
+        goLive();
         out?.write(d);
         if (!opts.onConsoleLine) return;
         const lines = (partial + d.toString('utf8')).split('\n');
@@ -232,11 +249,14 @@ function runQemu(
       exited = true;
       clearTimeout(timeoutTimer);
       clearTimeout(killTimer);
+      clearTimeout(liveTimer);
       if (spawnError && code === null && signal === null) {
         reject(new RapidoError('QEMU_FAILED', `cannot run ${qemu}: ${spawnError.message}`, { cause: spawnError }));
         return;
       }
-      resolve({ code, signal, stderr, timedOut, sawOutput });
+      // A clean run's warnings still deserve to be seen.
+      if (code === 0 || timedOut) goLive();
+      resolve({ code, signal, stderr, stderrShown: stderrLive, timedOut, sawOutput });
     });
   });
 }

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { uniqueSuffix } from './uniqueSuffix.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RapidoError } from '../errors.js';
-import type { Store } from './openStore.js';
+import type { StoreDir } from './storeDir.js';
 import { isProcessAlive, processStartTime } from './processAlive.js';
 
 /** Contents of `locks/<key>.lock`. */
@@ -31,7 +31,7 @@ const UNREADABLE_GRACE_MS = 5_000;
 const MIN_POLL_MS = 5;
 const MAX_POLL_MS = 200;
 
-export function lockPath(store: Store, key: string): string {
+export function lockPath(store: StoreDir, key: string): string {
   if (!LOCK_NAME_RE.test(key)) throw new RapidoError('BAD_KEY', `invalid lock key: ${JSON.stringify(key)}`);
   return path.join(store.paths.locks, `${key}.lock`);
 }
@@ -99,7 +99,7 @@ function tryCreate(file: string, raw: string): boolean {
  * If another waiter's fresh lock got moved instead, put it back.
  */
 function takeOver(file: string, judged: string): void {
-  const aside = `${file}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const aside = `${file}.stale.${process.pid}.${uniqueSuffix()}`;
   try {
     fs.renameSync(file, aside);
   } catch (e) {
@@ -140,13 +140,13 @@ function release(file: string, raw: string): void {
  * Not re-entrant: nesting the same key in one call chain deadlocks.
  */
 export async function withBuildLock<T>(
-  store: Store,
+  store: StoreDir,
   key: string,
   fn: () => T | Promise<T>,
   opts: BuildLockOptions = {},
 ): Promise<T> {
   const file = lockPath(store, key);
-  const me = { pid: process.pid, startTime: processStartTime(), token: randomBytes(8).toString('hex') };
+  const me = { pid: process.pid, startTime: processStartTime(), token: uniqueSuffix() };
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
   let delay = MIN_POLL_MS;
   let told = false;

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clearStaleLock } from './buildLock.js';
-import { assertWritable, type Store } from './openStore.js';
+import { assertWritable, type StoreDir } from './storeDir.js';
 import { isProcessAlive } from './processAlive.js';
 
-// tmp/<key>.<pid>.<random> (writeObject) and locks/<key>.lock.stale.<pid>.<random> (buildLock).
-const TMP_RE = /^[0-9a-f]{16}\.(\d+)\.[0-9a-f]+$/;
+// tmp/<key>.<pid>.<random> (writeObject), tmp/journal.<pid>.* (journal),
+// tmp/dracut-<pid>-* (the dracut builder's work dir) and
+// locks/<key>.lock.stale.<pid>.<random> (buildLock).
+const TMP_RE = /^(?:[0-9a-f]{16}\.(\d+)\.[0-9a-f]+|journal\.(\d+)\..+|dracut-(\d+)-.+)$/;
 const ASIDE_RE = /\.lock\.stale\.(\d+)\.[0-9a-f]+$/;
 
 function listDir(dir: string): string[] {
@@ -19,9 +21,10 @@ function listDir(dir: string): string[] {
 
 function removeIfDeadWriter(dir: string, name: string, re: RegExp, removed: string[]): void {
   const m = re.exec(name);
-  if (!m || isProcessAlive(Number(m[1]))) return;
+  const pid = m?.slice(1).find((g) => g !== undefined);
+  if (!pid || isProcessAlive(Number(pid))) return;
   const p = path.join(dir, name);
-  fs.rmSync(p, { force: true });
+  fs.rmSync(p, { force: true, recursive: true });
   removed.push(p);
 }
 
@@ -31,7 +34,7 @@ function removeIfDeadWriter(dir: string, name: string, re: RegExp, removed: stri
  * Files of live processes are never touched, nor names we do not recognise.
  * Returns the removed paths.
  */
-export function cleanTmp(store: Store): string[] {
+export function cleanTmp(store: StoreDir): string[] {
   assertWritable(store, 'clean temp files');
   const removed: string[] = [];
   for (const name of listDir(store.paths.tmp)) removeIfDeadWriter(store.paths.tmp, name, TMP_RE, removed);

@@ -19,3 +19,7 @@ export type { CutRecord, CutLayer } from './cutHistory.js';
 export { getHostVerdict, putHostVerdict } from './hostVerdicts.js';
 export { storeTransaction } from './storeTransaction.js';
 export { isProcessAlive } from './processAlive.js';
+export { openStoreDir, assertWritable } from './storeDir.js';
+export type { StoreDir } from './storeDir.js';
+export { appendJournal, ingestJournal } from './journal.js';
+export type { JournalEntry } from './journal.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RapidoError } from '../errors.js';
-import type { Store } from './openStore.js';
+import type { StoreDir } from './storeDir.js';
 
 const KEY_RE = /^[0-9a-f]{16}$/;
 
@@ -17,13 +17,13 @@ export function assertLayerKey(key: string): void {
 }
 
 /** `<store>/objects/<k0k1>/<key>`: 256 shards keep directories small. */
-export function objectPath(store: Store, key: string): string {
+export function objectPath(store: StoreDir, key: string): string {
   assertLayerKey(key);
   return path.join(store.paths.objects, key.slice(0, 2), key);
 }
 
 /** True when the object exists as a regular file (and, if given, has the expected size). */
-export function hasObject(store: Store, key: string, expectSize?: number): boolean {
+export function hasObject(store: StoreDir, key: string, expectSize?: number): boolean {
   const st = fs.statSync(objectPath(store, key), { throwIfNoEntry: false });
   if (!st || !st.isFile()) return false;
   return expectSize === undefined || st.size === expectSize;

@@ -7,17 +7,15 @@ import type { LayerRecord } from './layerIndex.js';
 import type { ManifestVariant } from './manifests.js';
 import type { StatEntry } from './statCache.js';
 import { flushStatCache } from './statCache.js';
+import { openStoreDir, unwritable, type StoreDir } from './storeDir.js';
+import { ingestJournal } from './journal.js';
+
+export { storePaths, assertWritable } from './storeDir.js';
+export type { StorePaths } from './storeDir.js';
 
 /** Bump when anything described in store-layout.md changes incompatibly. */
 export const STORE_FORMAT_VERSION = 1;
 
-export interface StorePaths {
-  root: string;
-  objects: string;
-  tmp: string;
-  locks: string;
-  db: string;
-}
 
 export interface StoreDbs {
   meta: Database<unknown, string>;
@@ -28,10 +26,7 @@ export interface StoreDbs {
   hosts: Database<unknown, string>;
 }
 
-export interface Store {
-  readonly dir: string;
-  readonly readOnly: boolean;
-  readonly paths: StorePaths;
+export interface Store extends StoreDir {
   readonly env: RootDatabase;
   readonly db: StoreDbs;
   /** Flushes pending stat-cache entries, then closes LMDB. Idempotent. */
@@ -42,47 +37,18 @@ export interface OpenStoreOptions {
   readOnly?: boolean;
 }
 
-export function storePaths(dir: string): StorePaths {
-  const root = path.resolve(dir);
-  return {
-    root,
-    objects: path.join(root, 'objects'),
-    tmp: path.join(root, 'tmp'),
-    locks: path.join(root, 'locks'),
-    db: path.join(root, 'db'),
-  };
-}
 
-function unwritable(dir: string, cause: unknown): RapidoError {
-  const why = (cause as NodeJS.ErrnoException)?.code ?? String(cause);
-  return new RapidoError('STORE_UNWRITABLE', `store directory ${dir} is not a writable directory (${why})`, {
-    hint: 'set RAPIDO_STORE to a writable directory, or fix the permissions of this one',
-    cause,
-  });
-}
 
-function ensureDirs(p: StorePaths): void {
-  try {
-    for (const d of [p.root, p.objects, p.tmp, p.locks, p.db]) fs.mkdirSync(d, { recursive: true });
-    // mkdir succeeds on an existing read-only dir; root may bypass modes but EROFS still shows here.
-    fs.accessSync(p.root, fs.constants.W_OK);
-    fs.accessSync(p.tmp, fs.constants.W_OK);
-  } catch (e) {
-    throw unwritable(p.root, e);
-  }
-}
 
 export function openStore(dir: string, opts: OpenStoreOptions = {}): Store {
   const readOnly = opts.readOnly === true;
-  const paths = storePaths(dir);
+  const paths = openStoreDir(dir, { readOnly }).paths;
   if (readOnly) {
     if (!fs.existsSync(path.join(paths.db, 'data.mdb'))) {
       throw new RapidoError('STORE_MISSING', `no rapido store at ${paths.root}`, {
         hint: 'run a rapido command that writes (e.g. rapido cut) first, or point RAPIDO_STORE at an existing store',
       });
     }
-  } else {
-    ensureDirs(paths);
   }
 
   let env: RootDatabase;
@@ -148,11 +114,14 @@ export function openStore(dir: string, opts: OpenStoreOptions = {}): Store {
       return closed;
     },
   };
+  if (!readOnly) {
+    try {
+      ingestJournal(store);
+    } catch (e) {
+      void env.close().catch(() => {});
+      throw e;
+    }
+  }
   return store;
 }
 
-export function assertWritable(store: Store, what: string): void {
-  if (store.readOnly) {
-    throw new RapidoError('STORE_READONLY', `cannot ${what}: the store at ${store.dir} was opened read-only`);
-  }
-}

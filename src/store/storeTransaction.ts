@@ -1,4 +1,5 @@
-import { assertWritable, type Store } from './openStore.js';
+import type { Store } from './openStore.js';
+import { assertWritable } from './storeDir.js';
 
 /**
  * Runs fn in one synchronous LMDB write transaction, so several databases

@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RapidoError } from '../errors.js';
 import { digestFd, digestFileSync } from './digest.js';
 import { fsyncDir } from './fsyncDir.js';
-import { getLayer } from './layerIndex.js';
+import { uniqueSuffix } from './uniqueSuffix.js';
 import { objectPath } from './objectPath.js';
-import { assertWritable, type Store } from './openStore.js';
+import { assertWritable, type StoreDir } from './storeDir.js';
 
 export interface WrittenObject {
   size: number;
@@ -17,7 +16,7 @@ export interface WrittenObject {
 
 /** Temp names carry the writer's pid so cleanTmp can tell abandoned files from live ones. */
 export function tmpObjectName(key: string): string {
-  return `${key}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  return `${key}.${process.pid}.${uniqueSuffix()}`;
 }
 
 function isDiskFull(e: unknown): boolean {
@@ -26,16 +25,16 @@ function isDiskFull(e: unknown): boolean {
 }
 
 /**
- * An object already under the final name means another writer won the race.
- * Keep it if it is intact: it must match the digest recorded for the layer,
- * or, with no record yet, the digest of what we just built.
+ * An object already under the final name means another writer won the race
+ * (or a crash left it without a record). Keep it only if it holds exactly
+ * the bytes we just built: builds are deterministic, so anything else is
+ * corrupt and is replaced.
  */
-function intactExisting(store: Store, key: string, finalPath: string, ours: string): WrittenObject | null {
+function intactExisting(finalPath: string, ours: string): WrittenObject | null {
   const st = fs.statSync(finalPath, { throwIfNoEntry: false });
   if (!st || !st.isFile()) return null;
-  const expected = getLayer(store, key)?.digest ?? ours;
   const digest = digestFileSync(finalPath);
-  return digest === expected ? { size: st.size, digest, kept: true } : null;
+  return digest === ours ? { size: st.size, digest, kept: true } : null;
 }
 
 /**
@@ -44,7 +43,7 @@ function intactExisting(store: Store, key: string, finalPath: string, ours: stri
  * it, digest, fsync, chmod 0444, rename into place, fsync the directory.
  * produce must have written everything when it returns (it is synchronous).
  */
-export function writeObject(store: Store, key: string, produce: (fd: number) => void): WrittenObject {
+export function writeObject(store: StoreDir, key: string, produce: (fd: number) => void): WrittenObject {
   assertWritable(store, 'write an object');
   const finalPath = objectPath(store, key);
   const tmpPath = path.join(store.paths.tmp, tmpObjectName(key));
@@ -64,7 +63,7 @@ export function writeObject(store: Store, key: string, produce: (fd: number) => 
     const created = fs.mkdirSync(shard, { recursive: true });
     if (created !== undefined) fsyncDir(path.dirname(created));
 
-    const existing = intactExisting(store, key, finalPath, digest);
+    const existing = intactExisting(finalPath, digest);
     if (existing) {
       fs.unlinkSync(tmpPath);
       return existing;

@@ -2,8 +2,10 @@ import type { PostStep } from '../derivations/builders/context.js';
 import { planLayers } from '../derivations/layerPlan.js';
 import type { NativeDerivation, EntryRecord } from '../derivations/nativeDerivation.js';
 import { cutRequest } from '../cut/cutRequest.js';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer, usable } from '../cut/cutImage.js';
-import { getLayer, getManifest, initHasher, lastCut, lookupManifest, openStore } from '../store/index.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../cut/cutImage.js';
+import { CutStore } from '../cut/cutStore.js';
+import { readStamp } from '../derivations/cutStamp.js';
+import { getLayer, getManifest, initHasher, lastCut, lookupManifest } from '../store/index.js';
 
 export interface WhyLayer {
   layer: string;
@@ -22,7 +24,8 @@ export interface WhyLayer {
 export async function whyCommand(opts: { name: string; post: PostStep[]; json?: boolean }): Promise<void> {
   const req = cutRequest(opts.name, opts.post);
   await initHasher();
-  const store = openStore(req.store);
+  const cs = new CutStore(req.store, readStamp(req.out));
+  const store = await cs.open();
   const result: WhyLayer[] = [];
   try {
     const ctx = cutContext(req);
@@ -31,9 +34,9 @@ export async function whyCommand(opts: { name: string; post: PostStep[]; json?: 
       const previousKey = last?.layers.find((l) => l.name === plan.name)?.key;
       const prev = previousKey ? getLayer(store, previousKey) : undefined;
       if (plan.kind === 'dracut') {
-        const d = deriveDracutFirstKey(plan, ctx, req, store);
+        const d = await deriveDracutFirstKey(plan, ctx, req, cs);
         const key = lookupManifest(store, d.firstKey, d.currentDigest);
-        const hit = key !== undefined && key !== null && usable(store, key) !== undefined;
+        const hit = key !== null && cs.lookup(key) !== undefined;
         const reasons: string[] = [];
         if (!hit) {
           const variants = getManifest(store, d.firstKey);
@@ -48,14 +51,14 @@ export async function whyCommand(opts: { name: string; post: PostStep[]; json?: 
         result.push({ layer: plan.name, builder: 'dracut', status: hit ? 'hit' : 'miss', key: key ?? undefined, previousKey, reasons });
         continue;
       }
-      const { key, derivation } = deriveNativeLayer(plan, ctx, store);
-      const hit = usable(store, key) !== undefined;
+      const { key, derivation } = await deriveNativeLayer(plan, ctx, cs);
+      const hit = cs.lookup(key) !== undefined;
       const reasons = hit ? [] : prev ? diffDerivations(prev.derivation as NativeDerivation, derivation) : ['no earlier cut of this recipe built this layer'];
       if (!hit && reasons.length === 0) reasons.push('object missing from the store (removed by gc or repair)');
       result.push({ layer: plan.name, builder: builderName(plan), status: hit ? 'hit' : 'miss', key, previousKey, reasons });
     }
   } finally {
-    await store.close();
+    await cs.close();
   }
   if (opts.json) {
     process.stdout.write(JSON.stringify({ recipe: req.recipe.name, layers: result }, null, 2) + '\n');

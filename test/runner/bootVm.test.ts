@@ -38,6 +38,7 @@ function options(dir: string, image: string, over: Partial<BootVmOptions> = {}):
     verdicts: { get: (k) => m.get(k), put: (k, v) => void m.set(k, v) },
     timeoutSec: 90,
     consoleOut: null,
+    qemuStderr: null,
     log: () => {},
     ...over,
   };
@@ -107,6 +108,7 @@ describe('bootVm with real QEMU (TCG)', { skip: !haveQemu && 'needs qemu-system-
           'echo AUTORUN hello',
           'echo "host=$(hostname) foo=$FOO"',
           'for m in /proc /sys /dev /dev/pts /dev/shm /run /tmp; do grep -q " $m " /proc/mounts || echo "missing mount $m"; done',
+          'read -r x; echo "stdin read status $?"',
         ].join('\n')),
         '002-second': sh('echo second ran'),
       },
@@ -117,6 +119,7 @@ describe('bootVm with real QEMU (TCG)', { skip: !haveQemu && 'needs qemu-system-
     assert.ok(b.lines.includes('host=rapido1 foo=bar baz'));
     assert.ok(b.lines.indexOf('second ran') > b.lines.indexOf('AUTORUN hello'));
     assert.deepEqual(b.lines.filter((l) => l.startsWith('missing mount')), []);
+    assert.ok(b.lines.includes('stdin read status 1'), 'unattended steps get EOF on stdin');
     assert.ok(!b.lines.some((l) => l.includes('rapido-status')), 'status never on the console');
   });
 
@@ -186,7 +189,7 @@ describe('bootVm with real QEMU (TCG)', { skip: !haveQemu && 'needs qemu-system-
   it('SIGTERM to rapido stops QEMU and releases the slot', async () => {
     const dir = workDir();
     const image = buildGuestImage(dir, { autorun: { '001-hang': sh('echo AUTORUN hanging; sleep 1000') } });
-    const { verdicts: _v, ...opts } = options(dir, image, { consoleOut: undefined, log: undefined, onConsoleLine: undefined });
+    const { verdicts: _v, ...opts } = options(dir, image, { consoleOut: undefined, qemuStderr: undefined, log: undefined, onConsoleLine: undefined });
     writeFileSync(join(dir, 'opts.json'), JSON.stringify(opts));
     const child = spawn(process.execPath, [childScript, join(dir, 'opts.json'), join(dir, 'result.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -206,7 +209,7 @@ describe('bootVm with real QEMU (TCG)', { skip: !haveQemu && 'needs qemu-system-
   it('interactive: prompt with the VM number, ^C reaches the guest job, poweroff ends the VM', async () => {
     const dir = workDir();
     const image = buildGuestImage(dir, { autorun: { '001-hi': sh('echo AUTORUN interactive') } });
-    const { verdicts: _v, ...opts } = options(dir, image, { interactive: true, consoleOut: undefined, log: undefined, onConsoleLine: undefined });
+    const { verdicts: _v, ...opts } = options(dir, image, { interactive: true, consoleOut: undefined, qemuStderr: undefined, log: undefined, onConsoleLine: undefined });
     writeFileSync(join(dir, 'opts.json'), JSON.stringify(opts));
     // script(1) gives rapido (and so QEMU) a terminal, as a user would have.
     const cmd = `exec ${process.execPath} ${childScript} ${join(dir, 'opts.json')} ${join(dir, 'result.json')}`;

@@ -43,7 +43,8 @@ export function dracutSelfFiles(inputs: HostInputs): string[] {
  * into the store and removes `tmpDir`.
  */
 export async function runDracut(req: DracutRequest, tmpRoot: string): Promise<{ output: string; tmpDir: string }> {
-  const tmpDir = mkdtempSync(join(tmpRoot, 'dracut-'));
+  // The pid in the name lets cleanTmp remove it if this process is killed.
+  const tmpDir = mkdtempSync(join(tmpRoot, `dracut-${process.pid}-`));
   const output = join(tmpDir, 'layer.cpio');
   const args = [
     '--no-kernel', '--reproducible', '--no-compress', '--no-early-microcode', '--no-hostonly', '--force', '--quiet',

@@ -1,4 +1,4 @@
-import { readlinkSync, type BigIntStats } from 'node:fs';
+import { readlinkSync, type Stats } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import { RapidoError } from '../../errors.js';
 import type { CpioEntry } from '../cpio/cpioEntry.js';
@@ -13,21 +13,27 @@ export function archivePath(imagePath: string): string {
 
 /**
  * The entries of one layer, keyed by archive path. Parent directories are
- * added implicitly; host paths are mirrored with their symlinks (so /bin ->
- * usr/bin on a merged-/usr host stays a symlink in the image and both
- * spellings work in the guest).
+ * added implicitly, and image paths follow the host's directory symlinks: on
+ * a merged-/usr host, a module installed at /lib/modules/... lands in
+ * usr/lib/modules/... with a `lib -> usr/lib` symlink. Every layer agreeing
+ * on these symlinks matters: when the kernel unpacks a later archive whose
+ * entry has another type than the existing path, it removes the existing
+ * one, so a plain `lib` directory in one layer would delete the `lib`
+ * symlink of another (and with it the dynamic loader's path).
  */
 export class EntrySet {
   private readonly map = new Map<string, CpioEntry>();
+  /** Host path → its symlink target, or null when it is not a symlink (or absent). */
+  private readonly hostLinks = new Map<string, string | null>();
 
   constructor(private readonly inputs: HostInputs) {}
 
   has(imagePath: string): boolean {
-    return this.map.has(archivePath(imagePath));
+    return this.map.has(archivePath(this.resolve(imagePath, false)));
   }
 
   addDir(imagePath: string, mode = 0o755): void {
-    const p = archivePath(imagePath);
+    const p = archivePath(this.resolve(imagePath, true));
     if (p === '' || p === '.') return;
     const existing = this.map.get(p);
     if (existing?.type === 'dir' || existing?.type === 'symlink') return;
@@ -36,25 +42,23 @@ export class EntrySet {
   }
 
   addData(imagePath: string, data: Buffer, mode = 0o644): void {
-    const p = archivePath(imagePath);
+    const p = archivePath(this.resolve(imagePath, false));
     this.addParents(p);
     this.map.set(p, { path: p, type: 'file', mode: mode & 0o7777, data, size: data.length });
   }
 
-  addHostFile(imagePath: string, hostPath: string, st: BigIntStats, mode = Number(st.mode)): void {
-    const p = archivePath(imagePath);
+  addHostFile(imagePath: string, hostPath: string, st: Stats, mode = Number(st.mode)): void {
+    const p = archivePath(this.resolve(imagePath, false));
     this.addParents(p);
     this.map.set(p, { path: p, type: 'file', mode: mode & 0o7777, source: hostPath, size: Number(st.size) });
   }
 
   addSymlink(imagePath: string, target: string): void {
-    const p = archivePath(imagePath);
-    this.addParents(p);
-    this.map.set(p, { path: p, type: 'symlink', mode: 0o777, target });
+    this.putSymlink(archivePath(this.resolve(imagePath, false)), target);
   }
 
   addNode(imagePath: string, type: 'char' | 'block' | 'fifo', mode: number, major = 0, minor = 0): void {
-    const p = archivePath(imagePath);
+    const p = archivePath(this.resolve(imagePath, false));
     this.addParents(p);
     this.map.set(p, { path: p, type, mode: mode & 0o7777, rdevMajor: major, rdevMinor: minor });
   }
@@ -64,7 +68,7 @@ export class EntrySet {
    * symlinks component by component and recreating each one. Returns the
    * host's real path and its stat, or null when it does not exist.
    */
-  mirrorHostPath(hostPath: string, depth = 0): { realPath: string; st: BigIntStats } | null {
+  mirrorHostPath(hostPath: string, depth = 0): { realPath: string; st: Stats } | null {
     if (depth > MAX_SYMLINK_DEPTH) {
       throw new RapidoError('HOST_SYMLINK_LOOP', `too many levels of symbolic links resolving ${hostPath}`);
     }
@@ -72,7 +76,9 @@ export class EntrySet {
     let cur = '';
     for (let i = 0; i < parts.length; i++) {
       cur += '/' + parts[i];
-      const st = this.inputs.lstat(cur);
+      const last = i === parts.length - 1;
+      // Only the file itself has content; for the directories above it, what they are is enough.
+      const st = last ? this.inputs.lstat(cur) : this.inputs.lstatKind(cur);
       if (!st) return null;
       if (st.isSymbolicLink()) {
         const target = readlinkSync(cur);
@@ -80,7 +86,6 @@ export class EntrySet {
         const resolved = posix.resolve(dirname(cur), target, ...parts.slice(i + 1));
         return this.mirrorHostPath(resolved, depth + 1);
       }
-      const last = i === parts.length - 1;
       if (st.isDirectory()) {
         this.addDir(cur, Number(st.mode));
         if (last) return { realPath: cur, st };
@@ -105,6 +110,44 @@ export class EntrySet {
 
   entries(): CpioEntry[] {
     return [...this.map.values()];
+  }
+
+  private putSymlink(p: string, target: string): void {
+    this.addParents(p);
+    this.map.set(p, { path: p, type: 'symlink', mode: 0o777, target });
+  }
+
+  private hostLink(abs: string): string | null {
+    let t = this.hostLinks.get(abs);
+    if (t === undefined) {
+      const st = this.inputs.lstatKind(abs);
+      t = st?.isSymbolicLink() ? readlinkSync(abs) : null;
+      this.hostLinks.set(abs, t);
+    }
+    return t;
+  }
+
+  /**
+   * Maps an image path through the host's symlinked directories (recording
+   * each symlink as an entry). `withLast`: the last component is followed too
+   * (for directories). Components below one the host lacks are not looked up.
+   */
+  private resolve(imagePath: string, withLast: boolean, depth = 0): string {
+    if (depth > MAX_SYMLINK_DEPTH) throw new RapidoError('HOST_SYMLINK_LOOP', `too many levels of symbolic links resolving ${imagePath}`);
+    const parts = posix.normalize('/' + imagePath).split('/').filter(Boolean);
+    const stop = withLast ? parts.length : parts.length - 1;
+    let cur = '';
+    for (let i = 0; i < stop; i++) {
+      cur += '/' + parts[i];
+      const target = this.hostLink(cur);
+      if (target === null) {
+        if (this.inputs.sigs.get(cur) === null) break; // absent on the host: nothing below it can be a host symlink
+        continue;
+      }
+      this.putSymlink(archivePath(cur), target);
+      return this.resolve(posix.resolve(posix.dirname(cur), target, ...parts.slice(i + 1)), withLast, depth + 1);
+    }
+    return '/' + parts.join('/');
   }
 
   private addParents(p: string): void {

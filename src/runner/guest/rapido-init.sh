@@ -61,6 +61,9 @@ fi
 if [ -c /dev/console ]; then
 	exec 0<>/dev/console 1>&0 2>&0
 fi
+# SeaBIOS leaves the cursor mid-line and a quiet kernel prints nothing after
+# it: start our output on a line of its own.
+echo
 
 # Parameters with a dot are not passed to init as variables: parse the
 # command line ourselves (globbing off, so a stray '*' stays literal).
@@ -122,15 +125,19 @@ if [ -r /rapido.env ]; then
 fi
 
 # Steps run as child processes (never sourced): a step's `exit` ends only the
-# step, and its status is the result.
+# step, and its status is the result. Unattended runs give them no input, so
+# a step that reads stdin sees EOF instead of waiting for the timeout.
+run_step() {
+	if [ -x "$1" ]; then "$1"; else /bin/sh "$1"; fi
+}
 status=0
 failed_step=
 for step in /rapido-autorun/* /rapido-post/*; do
 	[ -f "$step" ] || continue
-	if [ -x "$step" ]; then
-		"$step"
+	if [ "$exit_after" = 1 ] && [ -c /dev/null ]; then
+		run_step "$step" < /dev/null
 	else
-		/bin/sh "$step"
+		run_step "$step"
 	fi
 	status=$?
 	if [ "$status" -ne 0 ]; then
@@ -154,8 +161,10 @@ fi
 
 # Interactive shell, in the foreground: a background job of a non-interactive
 # shell starts with SIGINT/SIGQUIT ignored, which would make ^C useless in it.
-# Job control needs the real console tty (not /dev/console) as controlling
-# terminal: busybox cttyhack finds it itself; for `setsid -c` we ask sysfs.
+# Job control needs the real console tty (/dev/console can never be a
+# controlling tty) as controlling terminal of a new session: `setsid -c` on
+# the tty named in sysfs, else `setsid cttyhack` (cttyhack finds the tty but
+# does not start a session itself).
 if [ "$hostname" = "rapido$vm_num" ]; then
 	PS1="$hostname"':$PWD# '
 else
@@ -184,22 +193,15 @@ if [ -r /sys/class/tty/console/active ]; then
 	read -r active < /sys/class/tty/console/active
 	for tty in $active; do :; done # the last one backs /dev/console
 fi
-cttyhack=
-if have cttyhack; then
-	cttyhack=cttyhack
-elif have busybox; then
-	for applet in $(busybox --list 2>/dev/null); do
-		[ "$applet" = cttyhack ] && cttyhack="busybox cttyhack"
-	done
-fi
-
+# SeaBIOS turned off line wrapping on the user's terminal (ESC[?7l): undo it.
+printf '\033[?7h'
 cd / || :
-if [ -n "$cttyhack" ]; then
-	$cttyhack "$shell" -i
-elif [ -n "$tty" ] && [ -c "/dev/$tty" ] && have setsid; then
+if [ -n "$tty" ] && [ -c "/dev/$tty" ] && have setsid; then
 	setsid -c "$shell" -i 0<>"/dev/$tty" 1>&0 2>&0
+elif have setsid && have cttyhack; then
+	setsid cttyhack "$shell" -i
 else
-	say "no cttyhack or setsid: shell without job control"
+	say "no setsid: shell without job control"
 	"$shell" -i
 fi
 rapido_poweroff
