@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { RapidoError } from '../errors.js';
 import { cutModule } from './commands/cut.js';
 import { bootModule } from './commands/boot.js';
 import { listModule } from './commands/list.js';
@@ -20,11 +21,9 @@ export async function runYargs(argv: string[]): Promise<void> {
       'Configuration comes from ./rapido.conf (or $RAPIDO_CONF): KERNEL_SRC, KERNEL_RELEASE, KERNEL_INSTALL_MOD_PATH,\n' +
         'DRACUT_EXTRA_ARGS, DRACUT_OUT, RAPIDO_STORE, QEMU_EXTRA_ARGS, ... Layers are cached in the store; see rapido-store --help.',
     )
-    .fail((msg, err, y) => {
-      if (err) throw err;
-      process.stderr.write(`rapido: error: ${msg}\n  hint: rapido --help lists commands and options\n`);
-      void y;
-      process.exitCode = 2;
+    .fail((msg, err) => {
+      // Thrown, not printed: yargs would otherwise go on to run the handler.
+      throw err ?? new RapidoError('USAGE', msg, { hint: 'rapido --help lists commands and options', exitCode: 2 });
     })
     .help()
     .version()

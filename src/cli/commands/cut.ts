@@ -10,8 +10,8 @@ export const cutModule: CommandModule = {
       y
         .positional('name', { type: 'string', describe: 'recipe name (rapido list) or path to a manifest' })
         .option('B', { type: 'boolean', describe: 'build only, do not boot', alias: 'build-only' })
-        .option('x', { type: 'string', array: true, describe: 'run CMD in the guest after the autorun scripts (repeatable)', requiresArg: true })
-        .option('f', { type: 'string', array: true, describe: 'run host script FILE in the guest after the autorun scripts (repeatable)', requiresArg: true })
+        .option('x', { type: 'string', describe: 'run CMD in the guest after the autorun scripts (repeatable, in order with -f)', requiresArg: true })
+        .option('f', { type: 'string', describe: 'run host script FILE in the guest after the autorun scripts (repeatable)', requiresArg: true })
         .example('$0 cut -B fstests-btrfs', 'build the image into DRACUT_OUT (initrds/myinitrd)')
         .example("$0 cut -x 'cat /proc/cmdline' simple-example", 'cut, boot, run a command after the autorun scripts')
         .example('git bisect run $0 cut --timeout 300 -f ./repro.sh simple-example', 'the guest\'s status is the exit status'),

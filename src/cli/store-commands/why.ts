@@ -7,8 +7,8 @@ export const whyModule: CommandModule = {
   builder: (y) =>
     y
       .positional('recipe', { type: 'string', describe: 'recipe name or manifest path' })
-      .option('x', { type: 'string', array: true, describe: 'as for rapido cut: the -x steps the cut would get' })
-      .option('f', { type: 'string', array: true, describe: 'as for rapido cut: the -f files the cut would get' })
+      .option('x', { type: 'string', describe: 'as for rapido cut: the -x steps the cut would get' })
+      .option('f', { type: 'string', describe: 'as for rapido cut: the -f files the cut would get' })
       .option('json', { type: 'boolean', describe: 'machine-readable output' }),
   handler: async (argv) => {
     const { whyCommand } = await import('../../storeTools/whyCommand.js');

@@ -1,0 +1,113 @@
+/**
+ * End to end: the shipped recipes, cut and booted with real QEMU (TCG here)
+ * and the Debian kernel; the guest's status becomes rapido's exit status.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, RAPIDO, REPO, type Project } from '../helpers/cliHarness.js';
+
+const FIXTURES = join(REPO, 'test/fixtures');
+const BOOT = ['--timeout', '240', '--accel', 'tcg'];
+
+function run(p: Project, args: string[]): Promise<{ status: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [RAPIDO, ...args], { cwd: p.dir, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => resolve({ status: code ?? -1, out, err }));
+  });
+}
+
+function qemuProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.startsWith('qemu-system')) found.push(cmd);
+    } catch { /* gone */ }
+  }
+  return found;
+}
+
+describe('shipped recipes boot and do their job', { concurrency: 2 }, () => {
+  test('simple-example: greeting, zram, -x runs after the autorun, vm_num=1', async () => {
+    const p = makeProject();
+    try {
+      const r = await run(p, ['cut', ...BOOT, '-x', 'echo "cmdline: $(cat /proc/cmdline)"', 'simple-example']);
+      assert.equal(r.status, 0, r.err + r.out.slice(-2000));
+      assert.match(r.out, /rapido: hello from rapido1, kernel \S+, 2 CPU\(s\)/);
+      assert.match(r.out, /rapido: zram0 ready, 131072 sectors/);
+      assert.match(r.out, /cmdline: .*rdinit=\/rapido-init .*rapido\.vm_num=1/);
+      assert.ok(r.out.indexOf('zram0 ready') < r.out.indexOf('cmdline: '), '-x ran after the autorun');
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  test('a failing step fails the command; a hanging guest is killed at --timeout with 124', async () => {
+    const p = makeProject();
+    try {
+      const failed = await run(p, ['cut', ...BOOT, '-x', 'echo about to fail; exit 7', 'simple-example']);
+      assert.equal(failed.status, 7, failed.err);
+      assert.match(failed.out, /about to fail/);
+      const t0 = Date.now();
+      const hung = await run(p, ['cut', '--timeout', '25', '--accel', 'tcg', '-x', 'sleep 1000', 'simple-example']);
+      assert.equal(hung.status, 124, hung.err);
+      assert.match(hung.err, /did not finish within 25 s/);
+      assert.ok(Date.now() - t0 < 60_000);
+      assert.ok(!qemuProcesses().some((c) => c.includes(p.dir)), 'no QEMU left behind');
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  for (const fs of ['btrfs', 'xfs'] as const) {
+    test(`fstests-${fs}: zram devices, ${fs} at /mnt/test and /mnt/scratch, check's status is ours`, async () => {
+      const want = fs === 'btrfs' ? 0 : 3;
+      const p = makeProject(`FSTESTS_SRC="${join(FIXTURES, 'fstests')}"\nFSTESTS_ZRAM_SIZE="512M"\nFSTESTS_AUTORUN_CMD="./check --exit ${want}"\n`);
+      try {
+        const r = await run(p, ['cut', ...BOOT, `fstests-${fs}`]);
+        assert.equal(r.status, want, r.err + r.out.slice(-3000));
+        assert.match(r.out, new RegExp(`fstests: ${fs} mounted at /mnt/test and /mnt/scratch`));
+        assert.match(r.out, new RegExp(`check: ${fs} on /dev/zram0 \\(/mnt/test\\) and /dev/zram1 \\(/mnt/scratch\\): ready`));
+      } finally {
+        p.cleanup();
+      }
+    });
+  }
+
+  test('blktests-zram: the zram test device is ready and check runs', async () => {
+    const p = makeProject(`BLKTESTS_SRC="${join(FIXTURES, 'blktests')}"\nBLKTESTS_ZRAM_SIZE="64M"\n`);
+    try {
+      const r = await run(p, ['cut', ...BOOT, '-x', 'cd /blktests && ./check', 'blktests-zram']);
+      assert.equal(r.status, 0, r.err + r.out.slice(-3000));
+      assert.match(r.out, /check: \/dev\/zram0 ready, 131072 sectors/);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  test('two VMs at once: the second is VM 2 with its hostname from net-conf/vm2/hostname', async () => {
+    const p = makeProject();
+    try {
+      p.write('net-conf/vm2/hostname', 'second-vm\n');
+      const cut = await run(p, ['cut', '-B', '-x', 'sleep 3; echo "cmdline: $(cat /proc/cmdline)"', 'simple-example']);
+      assert.equal(cut.status, 0, cut.err);
+      const [a, b] = await Promise.all([run(p, ['boot', ...BOOT]), run(p, ['boot', ...BOOT])]);
+      assert.equal(a.status, 0, a.err);
+      assert.equal(b.status, 0, b.err);
+      const outs = [a.out, b.out].sort((x, y) => (/vm_num=1/.test(x) ? -1 : /vm_num=1/.test(y) ? 1 : 0));
+      assert.match(outs[0], /rapido\.vm_num=1/);
+      assert.match(outs[0], /hello from rapido1,/);
+      assert.match(outs[1], /rapido\.vm_num=2/);
+      assert.match(outs[1], /hello from second-vm,/);
+    } finally {
+      p.cleanup();
+    }
+  });
+});
