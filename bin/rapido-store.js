@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import '../dist/src/cli/rapidoStore.js';
+import "../dist/bin/rapido-store.js";

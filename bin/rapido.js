@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import '../dist/src/cli/rapido.js';
+import "../dist/bin/rapido.js";

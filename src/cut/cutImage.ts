@@ -15,7 +15,7 @@ import { digestBuffer, hashString, initHasher } from '../store/digest.js';
 import { objectPath } from '../store/objectPath.js';
 import { writeObject } from '../store/writeObject.js';
 import { withBuildLock } from '../store/buildLock.js';
-import { composeImage } from '../runner/composeImage.js';
+import { composeImage, CorruptObjectError } from '../runner/composeImage.js';
 import { guestInitPath } from '../runner/guestInitPath.js';
 import { CutStore } from './cutStore.js';
 import type { CutRequest } from './cutRequest.js';
@@ -41,6 +41,7 @@ export interface CutOutcome {
 interface LayerResult {
   key: string;
   size: number;
+  digest: string;
   source: LayerOutcome['source'];
   inputs: StampInput[];
 }
@@ -62,36 +63,52 @@ export async function cutImage(req: CutRequest, progress: Progress): Promise<Cut
 async function cutWithStore(req: CutRequest, prev: Stamp | undefined, store: CutStore, progress: Progress): Promise<CutOutcome> {
   const ctx = cutContext(req);
   const outcomes: LayerOutcome[] = [];
-  const stampLayers: StampLayer[] = [];
   const cutStartMs = Date.now();
 
-  for (const plan of planLayers(req.recipe)) {
+  const plans = planLayers(req.recipe);
+  const results: LayerResult[] = [];
+  const cutLayer = async (plan: LayerPlan, reuseStamp: boolean): Promise<LayerResult> => {
+    const old = reuseStamp ? prev?.layers.find((l) => l.name === plan.name) : undefined;
+    if (old?.digest && old.request === layerRequest(plan, req) && layerInputsUnchanged(old) && (await store.lookup(old.key))) {
+      return { key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs };
+    }
+    return plan.kind === 'dracut' ? dracutLayer(plan, ctx, req, store, cutStartMs) : nativeLayer(plan, ctx, store, cutStartMs);
+  };
+  for (const plan of plans) {
     const t0 = performance.now();
     progress.start(plan.name, builderName(plan));
-    const request = layerRequest(plan, req);
-    const old = prev?.layers.find((l) => l.name === plan.name);
-    let result: LayerResult;
-    if (old && old.request === request && layerInputsUnchanged(old) && store.lookup(old.key)?.size === old.size) {
-      result = { key: old.key, size: old.size, source: 'stamp', inputs: old.inputs };
-    } else if (plan.kind === 'dracut') {
-      result = await dracutLayer(plan, ctx, req, store, cutStartMs);
-    } else {
-      result = await nativeLayer(plan, ctx, store, cutStartMs);
-    }
+    const result = await cutLayer(plan, true);
+    results.push(result);
     const outcome: LayerOutcome = { name: plan.name, builder: builderName(plan), key: result.key, size: result.size, source: result.source, ms: performance.now() - t0 };
     progress.done(outcome);
     outcomes.push(outcome);
-    const racy = result.inputs.some(([, sig]) => sig !== null && sigMtimeMs(sig) > cutStartMs - RACY_WINDOW_MS);
-    stampLayers.push({ name: plan.name, key: result.key, size: result.size, request, inputs: result.inputs, racy });
   }
 
   mkdirSync(dirname(req.out), { recursive: true });
-  const composed = composeImage(
-    req.out,
-    outcomes.map((o) => ({ key: o.key, path: objectPath(store.dir, o.key), size: o.size })),
-    { current: prev?.current, spare: prev?.spare },
-    req.conf.get('QEMU_PID_DIR') ? undefined : dirname(req.out),
-  );
+  let composed: ReturnType<typeof composeImage> | undefined;
+  for (let attempt = 0; !composed; attempt++) {
+    try {
+      composed = composeImage(
+        req.out,
+        results.map((r) => ({ key: r.key, path: objectPath(store.dir, r.key), size: r.size, digest: r.digest })),
+        { current: prev?.current, spare: prev?.spare },
+        req.conf.get('QEMU_PID_DIR') ? undefined : dirname(req.out),
+      );
+    } catch (e) {
+      // A corrupt object is never booted: drop it, rebuild its layer, compose again.
+      const i = e instanceof CorruptObjectError ? results.findIndex((r) => r.key === e.key) : -1;
+      if (i < 0 || attempt >= plans.length) throw e;
+      process.stderr.write(`rapido: layer ${plans[i].name}: ${(e as Error).message}; rebuilding it\n`);
+      store.discard(results[i].key);
+      results[i] = await cutLayer(plans[i], false);
+      outcomes[i] = { ...outcomes[i], key: results[i].key, size: results[i].size, source: results[i].source };
+    }
+  }
+  const stampLayers: StampLayer[] = plans.map((plan, i) => {
+    const r = results[i];
+    const racy = r.inputs.some(([, sig]) => sig !== null && sigMtimeMs(sig) > cutStartMs - RACY_WINDOW_MS);
+    return { name: plan.name, key: r.key, size: r.size, digest: r.digest, request: layerRequest(plan, req), inputs: r.inputs, racy };
+  });
   const stamp: Stamp = {
     version: STAMP_VERSION,
     request: req.key,
@@ -179,17 +196,17 @@ export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store:
 async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number): Promise<LayerResult> {
   const { key, derivation, entries, inputs } = await deriveNativeLayer(plan, ctx, store);
   const stamped = () => stampInputs(inputs, cutStartMs);
-  const found = store.lookup(key);
-  if (found) return { key, size: found.size, source: 'store', inputs: stamped() };
-  return withBuildLock(store.dir, key, () => {
-    const again = store.lookup(key); // another cut may have built it while we waited
-    if (again) return { key, size: again.size, source: 'store' as const, inputs: stamped() };
+  const found = await store.lookup(key);
+  if (found) return { key, ...found, source: 'store', inputs: stamped() };
+  return withBuildLock(store.dir, key, async () => {
+    const again = await store.lookup(key); // another cut may have built it while we waited
+    if (again) return { key, ...again, source: 'store' as const, inputs: stamped() };
     const { size, digest } = writeObject(store.dir, key, (fd) => {
       writeNewcSync(fd, entries, { epoch: ctx.epoch });
     });
     const now = Date.now();
     store.record({ key, builder: derivation.builder, layerName: plan.name, size, digest, derivation, createdAt: now, lastUsedAt: now });
-    return { key, size, source: 'built' as const, inputs: stamped() };
+    return { key, size, digest, source: 'built' as const, inputs: stamped() };
   });
 }
 
@@ -226,13 +243,13 @@ async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, st
   const { db, inputs, dreq, firstDerivation, firstKey, currentDigest } = await deriveDracutFirstKey(plan, ctx, req, store);
   const { lookupManifest, recordManifest } = await import('../store/manifests.js');
   const known = lookupManifest(db, firstKey, currentDigest);
-  const rec = known ? store.lookup(known) : undefined;
-  if (known && rec) return { key: known, size: rec.size, source: 'store', inputs: stampInputs(inputs, cutStartMs) };
+  const rec = known ? await store.lookup(known) : undefined;
+  if (known && rec) return { key: known, ...rec, source: 'store', inputs: stampInputs(inputs, cutStartMs) };
   return withBuildLock(store.dir, firstKey, async () => {
     db.env.resetReadTxn();
     const again = lookupManifest(db, firstKey, currentDigest);
-    const hit = again ? store.lookup(again) : undefined;
-    if (again && hit) return { key: again, size: hit.size, source: 'store' as const, inputs: stampInputs(inputs, cutStartMs) };
+    const hit = again ? await store.lookup(again) : undefined;
+    if (again && hit) return { key: again, ...hit, source: 'store' as const, inputs: stampInputs(inputs, cutStartMs) };
     const { runDracut } = await import('../derivations/builders/dracutLayer.js');
     const { output, tmpDir } = await runDracut(dreq, store.dir.paths.tmp);
     try {
@@ -243,7 +260,7 @@ async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, st
       const entries = closure.map(([path, d]) => ({ path, digest: d }));
       store.record({ key, builder: 'dracut', layerName: plan.name, size, digest, derivation: { ...firstDerivation, firstKey }, closure: entries, createdAt: now, lastUsedAt: now });
       recordManifest(db, firstKey, entries, key);
-      return { key, size, source: 'built' as const, inputs: stampInputs(inputs, cutStartMs) };
+      return { key, size, digest, source: 'built' as const, inputs: stampInputs(inputs, cutStartMs) };
     } finally {
       rmSync(tmpDir, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import type { Stamp } from '../derivations/cutStamp.js';
 import { cleanTmp } from '../store/cleanTmp.js';
 import type { CutRecord } from '../store/cutHistory.js';
@@ -25,11 +25,16 @@ export class CutStore {
   private readonly pending: LayerRecord[] = [];
   /** path → [signature, digest] from the previous stamp. */
   private readonly known = new Map<string, [string | null, string]>();
+  /** Layer objects whose size and digest this cut knows without LMDB: the stamp's and those built now. */
+  private readonly expected = new Map<string, { size: number; digest: string }>();
 
   constructor(path: string, prev: Stamp | undefined) {
     this.dir = openStoreDir(path);
     cleanTmp(this.dir);
-    for (const l of prev?.layers ?? []) for (const [p, sig, d] of l.inputs) if (d) this.known.set(p, [sig, d]);
+    for (const l of prev?.layers ?? []) {
+      for (const [p, sig, d] of l.inputs) if (d) this.known.set(p, [sig, d]);
+      if (l.digest) this.expected.set(l.key, { size: l.size, digest: l.digest });
+    }
   }
 
   get isOpen(): boolean {
@@ -53,21 +58,46 @@ export class CutStore {
     return digestFileSync(path);
   }
 
-  /** A layer whose object is in the store, with its size. */
-  lookup(key: string): { size: number } | undefined {
-    if (this.db && this.mod) {
-      // lmdb-js reuses one read snapshot per event turn: see what other cuts committed meanwhile.
-      this.db.env.resetReadTxn();
-      const rec = this.mod.getLayer(this.db, key);
-      // An object without a record (a cut killed between the two) is rebuilt: writeObject then keeps it only if its bytes check.
-      return rec && this.mod.hasObject(this.db, key, rec.size) ? { size: rec.size } : undefined;
+  /**
+   * A layer whose object is in the store, with its size and digest. Without
+   * LMDB, a missing object file is a miss and a known key is checked against
+   * what the stamp recorded; only an unknown key with an object present
+   * (another project built it, or an edit was undone) needs its record.
+   */
+  async lookup(key: string): Promise<{ size: number; digest: string } | undefined> {
+    if (!this.db) {
+      const st = statSync(objectPath(this.dir, key), { throwIfNoEntry: false });
+      if (!st?.isFile()) return undefined;
+      const exp = this.expected.get(key);
+      if (exp) return st.size === exp.size ? exp : this.corrupt(key, `size ${st.size}, expected ${exp.size}`);
     }
-    // Without LMDB: objects are immutable and appear only complete (rename), so the file answers; its record is in LMDB or the journal.
+    const db = await this.open();
+    const mod = this.mod!;
+    // lmdb-js reuses one read snapshot per event turn: see what other cuts committed meanwhile.
+    db.env.resetReadTxn();
+    const rec = mod.getLayer(db, key);
+    // An object without a record (a cut killed between the two) is rebuilt: writeObject then keeps it only if its bytes check.
+    if (!rec) return undefined;
     const st = statSync(objectPath(this.dir, key), { throwIfNoEntry: false });
-    return st?.isFile() ? { size: st.size } : undefined;
+    if (!st?.isFile()) return undefined;
+    return st.size === rec.size ? { size: rec.size, digest: rec.digest } : this.corrupt(key, `size ${st.size}, expected ${rec.size}`);
+  }
+
+  /** Never boot a damaged object: say so, drop it, and let the caller rebuild the layer. */
+  private corrupt(key: string, what: string): undefined {
+    process.stderr.write(`rapido: store object ${key} is corrupt (${what}); rebuilding it\n`);
+    this.discard(key);
+    return undefined;
+  }
+
+  /** Drops an object found corrupt, so the layer is rebuilt (its record, if any, then points at the new bytes). */
+  discard(key: string): void {
+    this.expected.delete(key);
+    rmSync(objectPath(this.dir, key), { force: true });
   }
 
   record(rec: LayerRecord): void {
+    this.expected.set(rec.key, { size: rec.size, digest: rec.digest });
     if (this.db && this.mod) this.mod.putLayer(this.db, rec);
     else this.pending.push(rec);
   }

@@ -13,7 +13,7 @@ export type StampInput = [path: string, sig: StatSig | null, digest?: string];
  * no database, no hashing and no builder loaded. It is a cache: a missing or
  * unreadable stamp only means the slow path runs.
  */
-export const STAMP_VERSION = 2;
+export const STAMP_VERSION = 3;
 /** Git's racy-clean rule: a file modified this close to the stamp may change again within the same timestamp. */
 export const RACY_WINDOW_MS = 1000;
 
@@ -21,6 +21,8 @@ export interface StampLayer {
   name: string;
   key: string;
   size: number;
+  /** xxh64 of the object, checked when the object is copied into the image. */
+  digest: string;
   /** What decides this layer besides files: canonical JSON of its directives and values. */
   request: string;
   inputs: StampInput[];

@@ -4,12 +4,22 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RapidoError } from '../errors.js';
+import { createDigest } from '../store/digest.js';
 import type { ImageLayout } from '../derivations/cutStamp.js';
 
 export interface ComposeLayer {
   key: string;
   path: string;
   size: number;
+  /** Expected xxh64 of the object: the bytes are checked as they are copied. */
+  digest?: string;
+}
+
+/** A store object whose bytes do not match its record: the cut rebuilds that layer instead of booting it. */
+export class CorruptObjectError extends RapidoError {
+  constructor(readonly key: string, what: string) {
+    super('STORE_CORRUPT', `store object ${key} is corrupt (${what})`, { hint: 'the layer is rebuilt; rapido-store verify checks the whole store' });
+  }
 }
 
 export interface ComposeResult {
@@ -59,20 +69,23 @@ export function composeImage(
       let offset = layers.slice(0, prefix).reduce((n, l) => n + l.size, 0);
       ftruncateSync(fd, offset);
       for (const l of layers.slice(prefix)) {
-        written += appendFile(fd, l.path, offset, l.size);
+        written += appendFile(fd, l, offset);
         offset += l.size;
       }
       fsyncSync(fd);
-    } finally {
+    } catch (e) {
       closeSync(fd);
+      try { unlinkSync(sparePath); } catch { /* gone */ } // half-rewritten: its recorded layout no longer holds
+      throw mapWriteError(e, out);
     }
+    closeSync(fd);
   } else {
     target = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
     const fd = openSync(target, 'w', 0o644);
     try {
       let offset = 0;
       for (const l of layers) {
-        written += appendFile(fd, l.path, offset, l.size);
+        written += appendFile(fd, l, offset);
         offset += l.size;
       }
       fsyncSync(fd);
@@ -103,17 +116,23 @@ export function composeImage(
   return { current: { ino: String(st.ino), size: total, keys }, spare: newSpare, written };
 }
 
-function appendFile(fd: number, src: string, offset: number, size: number): number {
+function appendFile(fd: number, layer: ComposeLayer, offset: number): number {
+  const { size } = layer;
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
-  const sfd = openSync(src, 'r');
+  const hash = layer.digest ? createDigest() : undefined;
+  let sfd: number;
+  try {
+    sfd = openSync(layer.path, 'r');
+  } catch {
+    throw new CorruptObjectError(layer.key, 'missing');
+  }
   let done = 0;
   try {
-    if (fstatSync(sfd).size !== size) {
-      throw new RapidoError('STORE_CORRUPT', `store object ${src} has the wrong size`, { hint: 'run the cut again; the layer is rebuilt' });
-    }
+    if (fstatSync(sfd).size !== size) throw new CorruptObjectError(layer.key, `size is not ${size}`);
     while (done < size) {
       const n = readSync(sfd, buf, 0, Math.min(buf.length, size - done), done);
-      if (n === 0) throw new RapidoError('STORE_CORRUPT', `store object ${src} is truncated`, { hint: 'run the cut again' });
+      if (n === 0) throw new CorruptObjectError(layer.key, 'truncated');
+      hash?.update(buf.subarray(0, n));
       let w = 0;
       while (w < n) w += writeSync(fd, buf, w, n - w, offset + done + w);
       done += n;
@@ -121,6 +140,7 @@ function appendFile(fd: number, src: string, offset: number, size: number): numb
   } finally {
     closeSync(sfd);
   }
+  if (hash && hash.digest() !== layer.digest) throw new CorruptObjectError(layer.key, 'digest mismatch');
   return done;
 }
 

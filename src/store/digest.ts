@@ -85,3 +85,12 @@ export function digestFileSync(path: string): string {
     fs.closeSync(fd);
   }
 }
+
+/** Incremental digest, for hashing bytes while they are copied (composeImage checks layers as it writes them). */
+export function createDigest(): { update(buf: Uint8Array): void; digest(): string } {
+  const h = hasher().create64();
+  return {
+    update: (buf) => void h.update(buf),
+    digest: () => hex(h.digest()),
+  };
+}

@@ -36,7 +36,7 @@ export async function whyCommand(opts: { name: string; post: PostStep[]; json?: 
       if (plan.kind === 'dracut') {
         const d = await deriveDracutFirstKey(plan, ctx, req, cs);
         const key = lookupManifest(store, d.firstKey, d.currentDigest);
-        const hit = key !== null && cs.lookup(key) !== undefined;
+        const hit = key !== null && (await cs.lookup(key)) !== undefined;
         const reasons: string[] = [];
         if (!hit) {
           const variants = getManifest(store, d.firstKey);
@@ -52,7 +52,7 @@ export async function whyCommand(opts: { name: string; post: PostStep[]; json?: 
         continue;
       }
       const { key, derivation } = await deriveNativeLayer(plan, ctx, cs);
-      const hit = cs.lookup(key) !== undefined;
+      const hit = (await cs.lookup(key)) !== undefined;
       const reasons = hit ? [] : prev ? diffDerivations(prev.derivation as NativeDerivation, derivation) : ['no earlier cut of this recipe built this layer'];
       if (!hit && reasons.length === 0) reasons.push('object missing from the store (removed by gc or repair)');
       result.push({ layer: plan.name, builder: builderName(plan), status: hit ? 'hit' : 'miss', key, previousKey, reasons });

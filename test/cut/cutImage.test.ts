@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNewc } from '../../src/derivations/cpio/readNewc.js';
 import { defaultKernelRelease, makeProject, RAPIDO_STORE_BIN } from '../helpers/cliHarness.js';
@@ -207,6 +207,45 @@ test('cut: a dracut layer is cached with its closure and rebuilt when a file dra
     assert.match(rebuilt.stderr, /\(1 built, 2 reused\)/);
     const e = readNewc(readFileSync(p.out)).filter((x) => x.path === extra.slice(1));
     assert.equal(e.at(-1)!.data!.toString(), 'version 2\n');
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('cut: a corrupt store object (flipped byte, truncated) is rebuilt, never put in the image', () => {
+  const p = makeProject();
+  try {
+    p.write('r.rapido', 'bin cat\ntree /data data\nautorun run.sh\n');
+    p.write('run.sh', 'true\n');
+    p.write('data/x', 'x'.repeat(100_000));
+    const first = p.run(['cut', '-B', './r.rapido']);
+    assert.equal(first.status, 0, first.stderr);
+    const good = readFileSync(p.out);
+    const stamp = JSON.parse(readFileSync(join(p.dir, 'initrds', '.myinitrd.rapido.json'), 'utf8'));
+    const objectOf = (name: string) => {
+      const key = stamp.layers.find((l: { name: string }) => l.name === name).key as string;
+      return { key, path: join(p.store, 'objects', key.slice(0, 2), key) };
+    };
+    // One flipped byte in the tree layer; force a full compose by removing the image.
+    const tree = objectOf('tree:/data');
+    chmodSync(tree.path, 0o644);
+    const bytes = readFileSync(tree.path);
+    bytes[bytes.length >> 1] ^= 0x40;
+    writeFileSync(tree.path, bytes);
+    rmSync(join(p.dir, 'initrds'), { recursive: true });
+    const flipped = p.run(['cut', '-B', './r.rapido']);
+    assert.equal(flipped.status, 0, flipped.stderr);
+    assert.match(flipped.stderr, new RegExp(`store object ${tree.key} is corrupt \\(digest mismatch\\); rebuilding it`));
+    assert.deepEqual(readFileSync(p.out), good, 'the image holds the rebuilt, correct layer');
+    // A truncated object is caught by its size.
+    const sys = objectOf('system');
+    chmodSync(sys.path, 0o644);
+    truncateSync(sys.path, 1000);
+    writeFileSync(join(p.dir, 'run.sh'), 'echo changed\n');
+    const truncated = p.run(['cut', '-B', './r.rapido']);
+    assert.equal(truncated.status, 0, truncated.stderr);
+    assert.match(truncated.stderr, new RegExp(`store object ${sys.key} is corrupt \\(size 1000, expected \\d+\\); rebuilding it`));
+    assert.ok(new ImageView(readFileSync(p.out)).has('/usr/bin/cat'));
   } finally {
     p.cleanup();
   }
