@@ -149,7 +149,7 @@ function layerRequest(plan: LayerPlan, req: CutRequest): string {
   return canonicalJson({
     version: NATIVE_BUILDER_VERSION,
     directives: plan.directives.map((d) => [d.kind, ...d.args]),
-    kernel: plan.kind === 'kmods' ? req.kernel : undefined,
+    kernel: plan.kind === 'kmods' || plan.kind === 'kmod-index' ? req.kernel : undefined,
     vars: plan.kind === 'overlay' ? req.recipe.vars : undefined,
     post: plan.kind === 'overlay' ? req.post : undefined,
     dracutExtra: plan.kind === 'dracut' ? req.conf.get('DRACUT_EXTRA_ARGS') ?? '' : undefined,
@@ -163,6 +163,7 @@ async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): Pr
   switch (plan.kind) {
     case 'system': return (await import('../derivations/builders/systemLayer.js')).collectSystemLayer(plan, ctx, inputs);
     case 'tree': return (await import('../derivations/builders/treeLayer.js')).collectTreeLayer(plan, inputs);
+    case 'kmod-index': return (await import('../derivations/builders/kmodsLayer.js')).collectKmodIndexLayer(plan, ctx, inputs);
     case 'kmods': return (await import('../derivations/builders/kmodsLayer.js')).collectKmodsLayer(plan, ctx, inputs);
     case 'overlay': return (await import('../derivations/builders/overlayLayer.js')).collectOverlayLayer(plan, ctx, inputs);
     default: throw new Error(`no native builder for ${plan.kind}`);

@@ -8,10 +8,10 @@ import type { Recipe } from './recipe/parseRecipe.js';
  * re-cut rewrites only the image's tail; the kernel's modules change with
  * each kernel build and come just before it.
  */
-export type LayerKind = 'dracut' | 'system' | 'tree' | 'kmods' | 'overlay';
+export type LayerKind = 'dracut' | 'system' | 'tree' | 'kmod-index' | 'kmods' | 'overlay';
 
 export interface LayerPlan {
-  /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kmods', 'overlay'. */
+  /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kmod-index', 'kmods', 'overlay'. */
   name: string;
   kind: LayerKind;
   directives: Directive[];
@@ -54,8 +54,11 @@ export function planLayers(recipe: Recipe): LayerPlan[] {
     if (kind === null || kind === 'all') continue;
     const name = kind === 'tree' ? `tree:${d.args[0]}` : kind;
     get(name, kind).directives.push(d);
+    // The kernel's modules.* index files change with depmod, not with each
+    // module rebuild: a layer of their own keeps a module rebuild small.
+    if (kind === 'kmods') get('kmod-index', 'kmod-index').directives.push(d);
   }
-  const order: LayerKind[] = ['dracut', 'system', 'tree', 'kmods', 'overlay'];
+  const order: LayerKind[] = ['dracut', 'system', 'tree', 'kmod-index', 'kmods', 'overlay'];
   const plans = [...byName.values()].sort((a, b) => {
     const k = order.indexOf(a.kind) - order.indexOf(b.kind);
     return k !== 0 ? k : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;

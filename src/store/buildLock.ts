@@ -36,7 +36,7 @@ export function lockPath(store: StoreDir, key: string): string {
   return path.join(store.paths.locks, `${key}.lock`);
 }
 
-type Seen = { raw: string; owner: LockOwner | null; mtimeMs: number } | 'gone';
+export type Seen = { raw: string; owner: LockOwner | null; mtimeMs: number } | 'gone';
 
 function parseOwner(raw: string): LockOwner | null {
   try {
@@ -47,7 +47,8 @@ function parseOwner(raw: string): LockOwner | null {
   }
 }
 
-function readLock(file: string): Seen {
+/** What a lock file holds right now ('gone' when absent). */
+export function readLock(file: string): Seen {
   try {
     const fd = fs.openSync(file, 'r');
     try {
@@ -132,19 +133,18 @@ function release(file: string, raw: string): void {
   if (seen !== 'gone' && seen.raw === raw) fs.rmSync(file, { force: true });
 }
 
+/** A held lock: release() removes it if it is still ours (idempotent). */
+export interface HeldLock {
+  readonly file: string;
+  release(): void;
+}
+
 /**
- * Runs fn while holding the cross-process build lock for key, so two
- * `rapido cut`s needing the same layer build it once: the second waits, then
- * (re-checking inside fn) finds the object. Node has no flock, hence an
- * O_EXCL file holding pid + start time; a dead owner's lock is taken over.
- * Not re-entrant: nesting the same key in one call chain deadlocks.
+ * Takes the cross-process lock `locks/<key>.lock`: O_EXCL file holding pid +
+ * start time (Node has no flock), waiting while a live owner holds it and
+ * taking over a dead owner's. The caller must release() it in a finally.
  */
-export async function withBuildLock<T>(
-  store: StoreDir,
-  key: string,
-  fn: () => T | Promise<T>,
-  opts: BuildLockOptions = {},
-): Promise<T> {
+export async function acquireLock(store: StoreDir, key: string, opts: BuildLockOptions & { what?: string } = {}): Promise<HeldLock> {
   const file = lockPath(store, key);
   const me = { pid: process.pid, startTime: processStartTime(), token: uniqueSuffix() };
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
@@ -166,7 +166,7 @@ export async function withBuildLock<T>(
       opts.onWait?.(seen.owner);
     }
     if (Date.now() >= deadline) {
-      throw new RapidoError('LOCK_TIMEOUT', `timed out waiting for the build lock on ${key}`, {
+      throw new RapidoError('LOCK_TIMEOUT', `timed out waiting for ${opts.what ?? `the build lock on ${key}`}`, {
         hint: seen.owner
           ? `process ${seen.owner.pid} holds ${file}; wait for it or stop it`
           : `remove ${file} if no rapido is running`,
@@ -175,10 +175,34 @@ export async function withBuildLock<T>(
     await sleep(delay);
     delay = Math.min(delay * 2, MAX_POLL_MS);
   }
+  const held = raw;
+  let released = false;
+  return {
+    file,
+    release() {
+      if (released) return;
+      released = true;
+      release(file, held);
+    },
+  };
+}
 
+/**
+ * Runs fn while holding the cross-process build lock for key, so two
+ * `rapido cut`s needing the same layer build it once: the second waits, then
+ * (re-checking inside fn) finds the object. A dead owner's lock is taken over.
+ * Not re-entrant: nesting the same key in one call chain deadlocks.
+ */
+export async function withBuildLock<T>(
+  store: StoreDir,
+  key: string,
+  fn: () => T | Promise<T>,
+  opts: BuildLockOptions = {},
+): Promise<T> {
+  const lock = await acquireLock(store, key, opts);
   try {
     return await fn();
   } finally {
-    release(file, raw);
+    lock.release();
   }
 }

@@ -31,7 +31,7 @@ test('cut: builds every layer, then a no-op re-cut is decided from stat alone, t
     p.write('data/sub/b.txt', 'b');
     const first = p.run(['cut', '-B', './r.rapido']);
     assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stderr, /4 layers \(4 built, 0 reused\)/);
+    assert.match(first.stderr, /5 layers \(5 built, 0 reused\)/);
     // What the guest sees once the kernel has unpacked every layer, symlinks followed.
     const view = new ImageView(readFileSync(p.out));
     for (const f of ['/bin/bash', '/usr/bin/bash', '/bin/sh', '/rapido-init', '/rapido-autorun/001-run.sh', '/data/a.txt', '/data/sub/b.txt', '/dev/console',
@@ -58,12 +58,12 @@ test('cut: builds every layer, then a no-op re-cut is decided from stat alone, t
 
     const edit = p.run(['cut', '-B', './r.rapido']);
     assert.equal(edit.status, 0, edit.stderr);
-    assert.match(edit.stderr, /4 layers \(1 built, 3 reused\)/);
+    assert.match(edit.stderr, /5 layers \(1 built, 4 reused\)/);
     assert.equal(new ImageView(readFileSync(p.out)).lookup('/rapido-autorun/001-run.sh')!.data!.toString(), '#!/bin/sh\necho two\n');
 
     const ls = p.run(['ls'], { bin: RAPIDO_STORE_BIN });
     assert.equal(ls.status, 0, ls.stderr);
-    assert.match(ls.stdout, /5 layers/, 'the old overlay stays in the store');
+    assert.match(ls.stdout, /6 layers/, 'the old overlay stays in the store');
   } finally {
     p.cleanup();
   }
@@ -153,7 +153,7 @@ test('cut: two cuts at once into one store both succeed and build each layer onc
     assert.equal(r1.code, 0, r1.err);
     assert.equal(r2.code, 0, r2.err);
     const built = (s: string) => Number(/\((\d+) built/.exec(s)?.[1] ?? NaN);
-    assert.equal(built(r1.err) + built(r2.err), 4, `each layer built once: ${r1.err} | ${r2.err}`);
+    assert.equal(built(r1.err) + built(r2.err), 5, `each layer built once: ${r1.err} | ${r2.err}`);
     assert.deepEqual(readFileSync(p.out), readFileSync(p.out + '2'));
   } finally {
     p.cleanup();

@@ -17,4 +17,4 @@ export interface CutContext {
 }
 
 /** Bumped whenever a builder's output for the same inputs changes: part of every layer key. */
-export const NATIVE_BUILDER_VERSION = 2;
+export const NATIVE_BUILDER_VERSION = 3;

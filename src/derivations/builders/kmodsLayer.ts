@@ -7,9 +7,7 @@ import type { LayerPlan } from '../layerPlan.js';
 import type { CutContext } from './context.js';
 import { EntrySet } from './entrySet.js';
 
-/** `kmod`/`try-kmod`: modules with their dependencies and softdeps, plus the kernel's modules.* index files. */
-export function collectKmodsLayer(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): EntrySet {
-  const set = new EntrySet(inputs);
+function checkModDir(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): void {
   const { modDir, release } = ctx.kernel;
   if (!inputs.lstat(modDir)?.isDirectory()) {
     const d = plan.directives[0];
@@ -17,6 +15,27 @@ export function collectKmodsLayer(plan: LayerPlan, ctx: CutContext, inputs: Host
       hint: 'install the kernel\'s modules (make modules_install, with KERNEL_INSTALL_MOD_PATH in rapido.conf for a tree-local install)',
     });
   }
+}
+
+/** The kernel's modules.* index files (modprobe's view of the modules), for any recipe with `kmod`. */
+export function collectKmodIndexLayer(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): EntrySet {
+  const set = new EntrySet(inputs);
+  checkModDir(plan, ctx, inputs);
+  const { modDir, release } = ctx.kernel;
+  for (const name of readdirSync(modDir).sort()) {
+    if (!name.startsWith('modules.')) continue;
+    const st = inputs.lstat(join(modDir, name));
+    if (st?.isFile()) set.addHostFile(`/lib/modules/${release}/${name}`, join(modDir, name), st);
+  }
+  set.applyFilters(plan.directives.filter((d) => d.kind === 'filter').flatMap((d) => d.args));
+  return set;
+}
+
+/** `kmod`/`try-kmod`: modules with their dependencies and softdeps. */
+export function collectKmodsLayer(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): EntrySet {
+  const set = new EntrySet(inputs);
+  checkModDir(plan, ctx, inputs);
+  const { modDir, release } = ctx.kernel;
   const required = new Set<string>();
   const optional = new Set<string>();
   for (const d of plan.directives) {
@@ -32,11 +51,8 @@ export function collectKmodsLayer(plan: LayerPlan, ctx: CutContext, inputs: Host
     });
   }
   const imageDir = `/lib/modules/${release}`;
-  for (const name of readdirSync(modDir).sort()) {
-    if (!name.startsWith('modules.')) continue;
-    const st = inputs.lstat(join(modDir, name));
-    if (st?.isFile()) set.addHostFile(`${imageDir}/${name}`, join(modDir, name), st);
-  }
+  // modules.dep and friends decide the closure: a change there re-resolves.
+  for (const f of ['modules.dep', 'modules.softdep', 'modules.alias', 'modules.builtin', 'modules.builtin.modinfo']) inputs.lstat(join(modDir, f));
   for (const rel of res.modules) {
     const st = inputs.lstat(join(modDir, rel));
     if (!st?.isFile()) throw new RapidoError('KMOD_NOT_FOUND', `modules.dep names ${rel}, but ${join(modDir, rel)} is missing`, { hint: 'run depmod, or reinstall the modules' });
