@@ -9,6 +9,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bootBench } from './bootBench.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RAPIDO = join(REPO, 'bin/rapido.js');
@@ -132,7 +133,7 @@ function benchRecipe(recipe: string, root: string, kver: string, modRoot: string
   ];
 }
 
-function main(): void {
+async function main(): Promise<void> {
   if (!existsSync(RAPIDO)) throw new Error('build first: npm run build');
   const root = mkdtempSync(join(tmpdir(), 'rapido-bench-'));
   try {
@@ -145,6 +146,7 @@ function main(): void {
     const nodeFloor = measure(RUNS * 2, () => {}, () => sh(process.execPath, ['-e', '0']));
     const rows: Row[] = [{ name: 'node empty process (floor)', ms: nodeFloor }];
     for (const recipe of ['simple-example', 'fstests-btrfs']) rows.push(...benchRecipe(recipe, root, kver, modRoot, nodeFloor));
+    if (process.env.BENCH_BOOT !== '0') rows.push(...(await bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2)))));
     const w = Math.max(...rows.map((r) => r.name.length));
     console.log(`rapido bench: median of ${RUNS} runs (no-op: ${RUNS * 2}); kernel ${kver}; FSTESTS_SRC stand-in ${tree.files} files, ${(tree.bytes / 1048576).toFixed(0)} MiB`);
     console.log(`${'scenario'.padEnd(w)}  ${'median'.padStart(9)}  ratio`);
@@ -154,4 +156,4 @@ function main(): void {
   }
 }
 
-main();
+await main();

@@ -1,10 +1,12 @@
+import { cutCommand } from '../cut/cutCommand.js';
 import { parseFastCut } from './fastArgs.js';
 import { reportError } from './reportError.js';
 
 async function main(argv: string[]): Promise<void> {
+  // The edit -> re-cut loop: everything a no-op cut needs is in this entry
+  // module (a static import), so it is decided without a further module load.
   const fast = parseFastCut(argv);
   if (fast) {
-    const { cutCommand } = await import('../cut/cutCommand.js');
     process.exitCode = await cutCommand({ ...fast, boot: {} });
     return;
   }

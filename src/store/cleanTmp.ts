@@ -6,9 +6,10 @@ import { isProcessAlive } from './processAlive.js';
 
 // tmp/<key>.<pid>.<random> (writeObject), tmp/journal.<pid>.* (journal),
 // tmp/dracut-<pid>-* (the dracut builder's work dir) and
-// locks/<key>.lock.stale.<pid>.<random> (buildLock).
+// locks/<key>.lock.stale.<pid>.<random> (buildLock) and locks/cut.<pid>.<random>
+// (cutGuard markers).
 const TMP_RE = /^(?:[0-9a-f]{16}\.(\d+)\.[0-9a-f]+|journal\.(\d+)\..+|dracut-(\d+)-.+)$/;
-const ASIDE_RE = /\.lock\.stale\.(\d+)\.[0-9a-f]+$/;
+const ASIDE_RE = /(?:\.lock\.stale\.(\d+)\.[0-9a-f]+|^cut\.(\d+)\.[0-9a-f]+)$/;
 
 function listDir(dir: string): string[] {
   try {
