@@ -84,15 +84,12 @@ function addBuffer(pack: tar.Pack, name: string, data: Buffer, mtime: Date): Pro
 }
 
 async function addFile(pack: tar.Pack, name: string, path: string, size: number, mtime: Date): Promise<void> {
-  let entryDone!: Promise<void>;
-  const entry = await new Promise<NodeJS.WritableStream>((resolve) => {
-    entryDone = new Promise((res, rej) => {
-      resolve(pack.entry({ name, size, mode: 0o444, mtime, type: 'file' }, (e) => (e ? rej(e) : res())));
-    });
-  });
+  let finish!: (e?: Error | null) => void;
+  const done = new Promise<void>((res, rej) => (finish = (e) => (e ? rej(e) : res())));
+  const entry = pack.entry({ name, size, mode: 0o444, mtime, type: 'file' }, (e) => finish(e));
   // `end` bounds the read: an object must not have grown since it was hashed (tar-stream rejects a short one).
-  await pipeline(fs.createReadStream(path, { start: 0, end: Math.max(0, size - 1), highWaterMark: CHUNK }), entry);
-  await entryDone;
+  await pipeline(fs.createReadStream(path, { start: 0, end: size - 1, highWaterMark: CHUNK }), entry);
+  await done;
 }
 
 /**

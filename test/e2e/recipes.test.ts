@@ -92,6 +92,20 @@ describe('shipped recipes boot and do their job', { concurrency: 2 }, () => {
     }
   });
 
+  test('an image with a dracut layer boots with our init too', async () => {
+    const p = makeProject();
+    try {
+      p.write('d.rapido', 'dracut-module base\ndracut-install /usr/bin/lsblk\nkmod zram\nautorun run.sh\n');
+      p.write('run.sh', '#!/bin/sh\nlsblk --version && modprobe zram && echo "zram loaded under dracut\'s userspace"\n');
+      const r = await run(p, ['cut', ...BOOT, './d.rapido']);
+      assert.equal(r.status, 0, r.err + r.out.slice(-2000));
+      assert.match(r.out, /lsblk from util-linux/);
+      assert.match(r.out, /zram loaded under dracut's userspace/);
+    } finally {
+      p.cleanup();
+    }
+  });
+
   test('two VMs at once: the second is VM 2 with its hostname from net-conf/vm2/hostname', async () => {
     const p = makeProject();
     try {
