@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import type { BootOptions } from '../cli/bootOptions.js';
 import type { PostStep } from '../derivations/builders/context.js';
-import { readStamp, stampIsFresh, type Stamp } from '../derivations/cutStamp.js';
+import { checkStamp, readStamp, type Stamp } from '../derivations/cutStamp.js';
 import { cutRequest } from './cutRequest.js';
 
 export interface CutCommandArgs {
@@ -18,13 +18,14 @@ export async function cutCommand(a: CutCommandArgs): Promise<number> {
   const prev = readStamp(req.out);
   const shownOut = relative(process.cwd(), req.out) || req.out;
   let stamp: Stamp;
-  if (stampIsFresh(prev, req.key, req.out)) {
+  const freshness = checkStamp(prev, req.key, req.out);
+  if (prev && freshness.fresh) {
     stamp = prev;
     const mib = (stamp.current.size / 1048576).toFixed(1);
     process.stderr.write(`rapido: ${a.name}: up to date, ${stamp.layers.length} layers, ${mib} MiB -> ${shownOut} (${(performance.now() - t0).toFixed(0)} ms)\n`);
   } else {
     const [{ cutImage }, { makeProgress, formatBytes }] = await Promise.all([import('./cutImage.js'), import('./progress.js')]);
-    const outcome = await cutImage(req, makeProgress());
+    const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged);
     stamp = outcome.stamp;
     const built = outcome.layers.filter((l) => l.source === 'built').length;
     const reused = outcome.layers.length - built;

@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import { canonicalJson } from '../derivations/canonicalJson.js';
 import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { writeNewcSync } from '../derivations/cpio/writeNewc.js';
-import { HostInputs, lstatOrNull, sigMtimeMs, statSig } from '../derivations/hostInputs.js';
+import { HostInputs, lstatOrNull, statSig } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { nativeDerivation } from '../derivations/nativeDerivation.js';
+import { LayerMemo } from '../derivations/layerMemo.js';
 import {
   layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, writeStamp, type Stamp, type StampInput, type StampLayer,
 } from '../derivations/cutStamp.js';
@@ -44,23 +45,30 @@ interface LayerResult {
   digest: string;
   source: LayerOutcome['source'];
   inputs: StampInput[];
+  /** An input changed within the racy window: the next cut must re-derive this layer. */
+  racy: boolean;
+  memo?: LayerMemo | StampLayer['memo'];
 }
 
 /** The slow path: some input changed (or there is no stamp). Only layers whose inputs changed are re-derived. */
-export async function cutImage(req: CutRequest, progress: Progress): Promise<CutOutcome> {
-  const prev = readStamp(req.out);
+export async function cutImage(
+  req: CutRequest,
+  progress: Progress,
+  prev = readStamp(req.out),
+  unchanged = new Set((prev?.layers ?? []).filter(layerInputsUnchanged).map((l) => l.name)),
+): Promise<CutOutcome> {
   await initHasher();
   const store = new CutStore(req.store, prev);
   try {
     // Without a stamp most files are new to this cut: the stat cache may know them from other cuts.
     if (!prev) await store.open();
-    return await cutWithStore(req, prev, store, progress);
+    return await cutWithStore(req, prev, unchanged, store, progress);
   } finally {
     await store.close();
   }
 }
 
-async function cutWithStore(req: CutRequest, prev: Stamp | undefined, store: CutStore, progress: Progress): Promise<CutOutcome> {
+async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged: Set<string>, store: CutStore, progress: Progress): Promise<CutOutcome> {
   const ctx = cutContext(req);
   const outcomes: LayerOutcome[] = [];
   const cutStartMs = Date.now();
@@ -69,10 +77,11 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, store: Cut
   const results: LayerResult[] = [];
   const cutLayer = async (plan: LayerPlan, reuseStamp: boolean): Promise<LayerResult> => {
     const old = reuseStamp ? prev?.layers.find((l) => l.name === plan.name) : undefined;
-    if (old?.digest && old.request === layerRequest(plan, req) && layerInputsUnchanged(old) && (await store.lookup(old.key))) {
-      return { key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs };
+    if (old?.digest && !old.racy && old.request === layerRequest(plan, req) && unchanged.has(old.name) && (await store.lookup(old.key))) {
+      return { key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs, racy: false, memo: old.memo };
     }
-    return plan.kind === 'dracut' ? dracutLayer(plan, ctx, req, store, cutStartMs) : nativeLayer(plan, ctx, store, cutStartMs);
+    const memo = new LayerMemo(prev?.layers.find((l) => l.name === plan.name)?.memo);
+    return plan.kind === 'dracut' ? dracutLayer(plan, ctx, req, store, cutStartMs) : nativeLayer(plan, ctx, store, cutStartMs, memo);
   };
   for (const plan of plans) {
     const t0 = performance.now();
@@ -90,7 +99,8 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, store: Cut
     try {
       composed = composeImage(
         req.out,
-        results.map((r) => ({ key: r.key, path: objectPath(store.dir, r.key), size: r.size, digest: r.digest })),
+        // Objects this cut just wrote were hashed as they were written: check only the others.
+        results.map((r) => ({ key: r.key, path: objectPath(store.dir, r.key), size: r.size, digest: r.source === 'built' ? undefined : r.digest })),
         { current: prev?.current, spare: prev?.spare },
         req.conf.get('QEMU_PID_DIR') ? undefined : dirname(req.out),
       );
@@ -106,8 +116,8 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, store: Cut
   }
   const stampLayers: StampLayer[] = plans.map((plan, i) => {
     const r = results[i];
-    const racy = r.inputs.some(([, sig]) => sig !== null && sigMtimeMs(sig) > cutStartMs - RACY_WINDOW_MS);
-    return { name: plan.name, key: r.key, size: r.size, digest: r.digest, request: layerRequest(plan, req), inputs: r.inputs, racy };
+    const memo = r.memo instanceof LayerMemo ? r.memo.toJSON() : r.memo;
+    return { name: plan.name, key: r.key, size: r.size, digest: r.digest, request: layerRequest(plan, req), inputs: r.inputs, racy: r.racy, memo };
   });
   const stamp: Stamp = {
     version: STAMP_VERSION,
@@ -159,31 +169,33 @@ function layerRequest(plan: LayerPlan, req: CutRequest): string {
 }
 
 /** Builders load on demand: a re-cut after an autorun edit needs only the overlay's (and no ELF or modules.dep parser). */
-async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): Promise<EntrySet> {
+async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, memo: LayerMemo): Promise<EntrySet> {
   switch (plan.kind) {
     case 'system': return (await import('../derivations/builders/systemLayer.js')).collectSystemLayer(plan, ctx, inputs);
     case 'tree': return (await import('../derivations/builders/treeLayer.js')).collectTreeLayer(plan, inputs);
     case 'kmod-index': return (await import('../derivations/builders/kmodsLayer.js')).collectKmodIndexLayer(plan, ctx, inputs);
-    case 'kmods': return (await import('../derivations/builders/kmodsLayer.js')).collectKmodsLayer(plan, ctx, inputs);
+    case 'kmods': return (await import('../derivations/builders/kmodsLayer.js')).collectKmodsLayer(plan, ctx, inputs, memo);
     case 'overlay': return (await import('../derivations/builders/overlayLayer.js')).collectOverlayLayer(plan, ctx, inputs);
     default: throw new Error(`no native builder for ${plan.kind}`);
   }
 }
 
 /** The stamp's record of a layer's inputs; digests of files touched within the racy window are not kept. */
-function stampInputs(inputs: HostInputs, cutStartMs: number): StampInput[] {
-  return [...inputs.sigs]
+function stampInputs(inputs: HostInputs, cutStartMs: number): { inputs: StampInput[]; racy: boolean } {
+  const trusted = cutStartMs - RACY_WINDOW_MS;
+  const list: StampInput[] = [...inputs.sigs]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([path, sig]) => {
       const d = inputs.digests.get(path);
-      return d && sig && sigMtimeMs(sig) <= cutStartMs - RACY_WINDOW_MS ? [path, sig, d] : [path, sig];
+      return d && sig && (inputs.mtimes.get(path) ?? Infinity) <= trusted ? [path, sig, d] : [path, sig];
     });
+  return { inputs: list, racy: inputs.newestMtimeMs > trusted };
 }
 
 /** Collects a native layer's entries and hashes its derivation into its key, without building anything. */
-export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore) {
+export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, memo = new LayerMemo()) {
   const inputs = new HostInputs();
-  const entries = (await collect(plan, ctx, inputs)).entries();
+  const entries = (await collect(plan, ctx, inputs, memo)).entries();
   const digestOf = (e: CpioEntry) => {
     if (!e.source) return digestBuffer(e.data ?? Buffer.alloc(0));
     const d = store.digest(e.source, inputs.sigs.get(e.source));
@@ -194,20 +206,20 @@ export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store:
   return { key: hashString(canonicalJson(derivation)), derivation, entries, inputs };
 }
 
-async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number): Promise<LayerResult> {
-  const { key, derivation, entries, inputs } = await deriveNativeLayer(plan, ctx, store);
+async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo): Promise<LayerResult> {
+  const { key, derivation, entries, inputs } = await deriveNativeLayer(plan, ctx, store, memo);
   const stamped = () => stampInputs(inputs, cutStartMs);
   const found = await store.lookup(key);
-  if (found) return { key, ...found, source: 'store', inputs: stamped() };
+  if (found) return { key, ...found, source: 'store', ...stamped(), memo };
   return withBuildLock(store.dir, key, async () => {
     const again = await store.lookup(key); // another cut may have built it while we waited
-    if (again) return { key, ...again, source: 'store' as const, inputs: stamped() };
+    if (again) return { key, ...again, source: 'store' as const, ...stamped(), memo };
     const { size, digest } = writeObject(store.dir, key, (fd) => {
       writeNewcSync(fd, entries, { epoch: ctx.epoch });
     });
     const now = Date.now();
     store.record({ key, builder: derivation.builder, layerName: plan.name, size, digest, derivation, createdAt: now, lastUsedAt: now });
-    return { key, size, digest, source: 'built' as const, inputs: stamped() };
+    return { key, size, digest, source: 'built' as const, ...stamped(), memo };
   });
 }
 
@@ -245,12 +257,12 @@ async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, st
   const { lookupManifest, recordManifest } = await import('../store/manifests.js');
   const known = lookupManifest(db, firstKey, currentDigest);
   const rec = known ? await store.lookup(known) : undefined;
-  if (known && rec) return { key: known, ...rec, source: 'store', inputs: stampInputs(inputs, cutStartMs) };
+  if (known && rec) return { key: known, ...rec, source: 'store', ...stampInputs(inputs, cutStartMs) };
   return withBuildLock(store.dir, firstKey, async () => {
     db.env.resetReadTxn();
     const again = lookupManifest(db, firstKey, currentDigest);
     const hit = again ? await store.lookup(again) : undefined;
-    if (again && hit) return { key: again, ...hit, source: 'store' as const, inputs: stampInputs(inputs, cutStartMs) };
+    if (again && hit) return { key: again, ...hit, source: 'store' as const, ...stampInputs(inputs, cutStartMs) };
     const { runDracut } = await import('../derivations/builders/dracutLayer.js');
     const { output, tmpDir } = await runDracut(dreq, store.dir.paths.tmp);
     try {
@@ -261,7 +273,7 @@ async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, st
       const entries = closure.map(([path, d]) => ({ path, digest: d }));
       store.record({ key, builder: 'dracut', layerName: plan.name, size, digest, derivation: { ...firstDerivation, firstKey }, closure: entries, createdAt: now, lastUsedAt: now });
       recordManifest(db, firstKey, entries, key);
-      return { key, size, digest, source: 'built' as const, inputs: stampInputs(inputs, cutStartMs) };
+      return { key, size, digest, source: 'built' as const, ...stampInputs(inputs, cutStartMs) };
     } finally {
       rmSync(tmpDir, { recursive: true, force: true });
     }

@@ -28,6 +28,8 @@ export interface StampLayer {
   inputs: StampInput[];
   /** An input changed within RACY_WINDOW_MS of the stamp: its signature cannot be trusted. */
   racy: boolean;
+  /** Builder results carried to the next cut (see layerMemo.ts). */
+  memo?: Record<string, { key: string; value: unknown }>;
 }
 
 export interface ImageLayout {
@@ -80,10 +82,19 @@ export function layerInputsUnchanged(layer: StampLayer): boolean {
   return true;
 }
 
-/** The whole cut is a no-op: same request, image untouched, no input changed. */
-export function stampIsFresh(stamp: Stamp | undefined, request: string, out: string): stamp is Stamp {
-  if (!stamp || stamp.request !== request) return false;
+export interface Freshness {
+  /** Nothing changed: same request, image untouched, every layer's inputs unchanged. */
+  fresh: boolean;
+  /** Names of the layers whose inputs are unchanged, so the slow path need not stat them again. */
+  unchanged: Set<string>;
+}
+
+/** Checks every layer (not just up to the first change): the slow path reuses the answers. */
+export function checkStamp(stamp: Stamp | undefined, request: string, out: string): Freshness {
+  const unchanged = new Set<string>();
+  if (!stamp) return { fresh: false, unchanged };
+  for (const l of stamp.layers) if (layerInputsUnchanged(l)) unchanged.add(l.name);
   const img = lstatOrNull(out);
-  if (!img || statSig(img) !== stamp.image) return false;
-  return stamp.layers.every(layerInputsUnchanged);
+  const fresh = stamp.request === request && img !== null && statSig(img) === stamp.image && unchanged.size === stamp.layers.length;
+  return { fresh, unchanged };
 }

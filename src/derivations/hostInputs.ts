@@ -30,11 +30,6 @@ export function currentSig(path: string, recorded: StatSig | null): StatSig | nu
   return recorded?.startsWith('kind:') ? kindSig(st) : st ? statSig(st) : null;
 }
 
-/** The mtime (ms) inside a signature, for the racy-clean rule (NaN for kind-only ones). */
-export function sigMtimeMs(sig: StatSig): number {
-  return Number(sig.split(':')[3]);
-}
-
 export function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path, { throwIfNoEntry: false }) ?? null;
@@ -51,6 +46,8 @@ export class HostInputs {
   readonly digests = new Map<string, string>();
   /** Latest mtime seen (ms), for the racy-clean check of the stamp (mtime only, as git does: writes move it). */
   newestMtimeMs = 0;
+  /** Each path's mtime (ms): the stamp keeps no digest for a file changed within the racy window. */
+  readonly mtimes = new Map<string, number>();
 
   lstat(path: string): Stats | null {
     const st = lstatOrNull(path);
@@ -69,6 +66,8 @@ export class HostInputs {
 
   record(path: string, st: Stats | null): void {
     this.sigs.set(path, st ? statSig(st) : null);
-    if (st && st.mtimeMs > this.newestMtimeMs) this.newestMtimeMs = st.mtimeMs;
+    if (!st) return;
+    this.mtimes.set(path, st.mtimeMs);
+    if (st.mtimeMs > this.newestMtimeMs) this.newestMtimeMs = st.mtimeMs;
   }
 }

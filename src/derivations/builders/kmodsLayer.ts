@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RapidoError } from '../../errors.js';
 import type { HostInputs } from '../hostInputs.js';
 import { resolveModules } from '../kmodClosure.js';
+import type { LayerMemo } from '../layerMemo.js';
 import type { LayerPlan } from '../layerPlan.js';
 import type { CutContext } from './context.js';
 import { EntrySet } from './entrySet.js';
@@ -32,7 +33,7 @@ export function collectKmodIndexLayer(plan: LayerPlan, ctx: CutContext, inputs: 
 }
 
 /** `kmod`/`try-kmod`: modules with their dependencies and softdeps. */
-export function collectKmodsLayer(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): EntrySet {
+export function collectKmodsLayer(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, memo: LayerMemo): EntrySet {
   const set = new EntrySet(inputs);
   checkModDir(plan, ctx, inputs);
   const { modDir, release } = ctx.kernel;
@@ -42,7 +43,19 @@ export function collectKmodsLayer(plan: LayerPlan, ctx: CutContext, inputs: Host
     if (d.kind === 'kmod') d.args.forEach((a) => required.add(a));
     else if (d.kind === 'try-kmod') d.args.forEach((a) => optional.add(a));
   }
-  const res = resolveModules(modDir, [...required, ...optional]);
+  // The closure depends only on the names and the depmod index files: reuse last cut's while they are unchanged.
+  const names = [...required, ...optional];
+  const index = ['modules.dep', 'modules.softdep', 'modules.alias', 'modules.builtin', 'modules.builtin.modinfo'].map((f) => {
+    const p = join(modDir, f);
+    inputs.lstat(p);
+    return [p, inputs.sigs.get(p)];
+  });
+  const memoKey = JSON.stringify({ names, index });
+  let res = memo.get<ReturnType<typeof resolveModules>>('closure', memoKey);
+  if (!res) {
+    res = resolveModules(modDir, names);
+    memo.set('closure', memoKey, res);
+  }
   const missing = res.missing.filter((m) => required.has(m));
   if (missing.length) {
     const d = plan.directives.find((x) => x.kind === 'kmod' && x.args.some((a) => missing.includes(a)))!;
@@ -51,8 +64,6 @@ export function collectKmodsLayer(plan: LayerPlan, ctx: CutContext, inputs: Host
     });
   }
   const imageDir = `/lib/modules/${release}`;
-  // modules.dep and friends decide the closure: a change there re-resolves.
-  for (const f of ['modules.dep', 'modules.softdep', 'modules.alias', 'modules.builtin', 'modules.builtin.modinfo']) inputs.lstat(join(modDir, f));
   for (const rel of res.modules) {
     const st = inputs.lstat(join(modDir, rel));
     if (!st?.isFile()) throw new RapidoError('KMOD_NOT_FOUND', `modules.dep names ${rel}, but ${join(modDir, rel)} is missing`, { hint: 'run depmod, or reinstall the modules' });
