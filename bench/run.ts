@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootBench } from './bootBench.js';
+import { storeBench } from './storeBench.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RAPIDO = join(REPO, 'bin/rapido.js');
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
     const nodeFloor = measure(RUNS * 2, () => {}, () => sh(process.execPath, ['-e', '0']));
     const rows: Row[] = [{ name: 'node empty process (floor)', ms: nodeFloor }];
     for (const recipe of ['simple-example', 'fstests-btrfs']) rows.push(...benchRecipe(recipe, root, kver, modRoot, nodeFloor));
+    if (process.env.BENCH_STORE !== '0') rows.push(...(await storeBench()));
     if (process.env.BENCH_BOOT !== '0') rows.push(...(await bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2)))));
     const w = Math.max(...rows.map((r) => r.name.length));
     console.log(`rapido bench: median of ${RUNS} runs (no-op: ${RUNS * 2}); kernel ${kver}; FSTESTS_SRC stand-in ${tree.files} files, ${(tree.bytes / 1048576).toFixed(0)} MiB`);

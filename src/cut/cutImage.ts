@@ -16,6 +16,7 @@ import { digestBuffer, hashString, initHasher } from '../store/digest.js';
 import { objectPath } from '../store/objectPath.js';
 import { writeObject } from '../store/writeObject.js';
 import { withBuildLock } from '../store/buildLock.js';
+import { withCutGuard } from '../store/cutGuard.js';
 import { composeImage, CorruptObjectError } from '../runner/composeImage.js';
 import { guestInitPath } from '../runner/guestInitPath.js';
 import { CutStore } from './cutStore.js';
@@ -62,7 +63,10 @@ export async function cutImage(
   try {
     // Without a stamp most files are new to this cut: the stat cache may know them from other cuts.
     if (!prev) await store.open();
-    return await cutWithStore(req, prev, unchanged, store, progress);
+    // A gc must not delete what this cut is about to use: the two exclude each other (store/cutGuard.ts).
+    return await withCutGuard(store.dir, () => cutWithStore(req, prev, unchanged, store, progress), {
+      onWait: (gc) => process.stderr.write(`rapido: waiting for rapido-store gc${gc ? ` (pid ${gc.pid})` : ''} to finish\n`),
+    });
   } finally {
     await store.close();
   }
@@ -231,12 +235,13 @@ async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, cu
  */
 export async function deriveDracutFirstKey(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore) {
   const db = await store.open();
-  const { dracutRequest, dracutSelfFiles, dracutVersion } = await import('../derivations/builders/dracutLayer.js');
+  const { DRACUT_BUILDER_VERSION, dracutRequest, dracutSelfFiles, dracutVersion } = await import('../derivations/builders/dracutLayer.js');
   const inputs = new HostInputs();
   const selfFiles = dracutSelfFiles(inputs);
   const dreq = dracutRequest(plan, ctx, req.conf.get('DRACUT_EXTRA_ARGS') ?? '');
   const firstDerivation = {
     builder: 'dracut',
+    version: DRACUT_BUILDER_VERSION,
     dracutVersion: dracutVersion(),
     request: dreq,
     self: selfFiles.map((f) => [f, store.digest(f, inputs.sigs.get(f))]),

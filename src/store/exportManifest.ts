@@ -49,8 +49,8 @@ const HEX16 = /^[0-9a-f]{16}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function bad(what: string): never {
-  throw new RapidoError('IMPORT_BAD_MANIFEST', `${MANIFEST_NAME}: ${what}`, {
-    hint: 'the archive is damaged or was not written by rapido-store export; nothing was imported',
+  throw new RapidoError('IMPORT_BAD_MANIFEST', `${MANIFEST_NAME}: ${what}; nothing was imported`, {
+    hint: 'the archive is damaged or was not written by rapido-store export',
   });
 }
 
@@ -100,7 +100,7 @@ export function parseExportManifest(bytes: Buffer): ExportManifest {
   }
   if (!isObj(m) || m.format !== EXPORT_FORMAT) bad('not a rapido export manifest');
   if (m.version !== EXPORT_VERSION) {
-    throw new RapidoError('IMPORT_VERSION', `the archive has export format version ${String(m.version)}; this rapido reads version ${EXPORT_VERSION}`, {
+    throw new RapidoError('IMPORT_VERSION', `the archive has export format version ${String(m.version)}, this rapido reads version ${EXPORT_VERSION}; nothing was imported`, {
       hint: 'import it with the rapido version that exported it, or export again with this one',
     });
   }

@@ -18,6 +18,8 @@ export interface GcOptions {
   now?: number;
   /** Test hook: called after each object is unlinked. */
   afterUnlink?: (key: string, done: number) => void;
+  /** Test hook: called once the victims are chosen, before anything is removed. */
+  beforeRemove?: () => void;
 }
 
 /** Something gc removes (or would). */
@@ -154,6 +156,7 @@ export function runGc(store: Store, opts: GcOptions): GcReport {
   }
 
   if (!dryRun) {
+    opts.beforeRemove?.();
     const keys = victims.filter((v) => v.what === 'layer' || v.what === 'record').map((v) => v.key!);
     const extra = victims.filter((v) => v.what === 'orphan' || v.what === 'stray').map((v) => v.path);
     removeLayers(store, keys, extra, { afterUnlink: opts.afterUnlink });

@@ -8,6 +8,9 @@ import type { CutContext } from './context.js';
 /** dracut's own files: a change to any of them (an upgrade) must rebuild the layer. */
 const DRACUT_FILES = ['/usr/bin/dracut', '/usr/lib/dracut/dracut-version.sh', '/usr/lib/dracut/dracut-functions.sh', '/usr/lib/dracut/dracut-init.sh', '/usr/lib/dracut/dracut-install'];
 
+/** Bumped when what we ask of dracut changes its output for the same request. */
+export const DRACUT_BUILDER_VERSION = 2;
+
 export interface DracutRequest {
   modules: string[];
   installs: string[];
@@ -50,13 +53,14 @@ export async function runDracut(req: DracutRequest, tmpRoot: string): Promise<{ 
     '--no-kernel', '--reproducible', '--no-compress', '--no-early-microcode', '--no-hostonly', '--force', '--quiet',
     '--modules', req.modules.join(' '),
     ...(req.installs.length ? ['--install', req.installs.join(' ')] : []),
-    '--tmpdir', tmpDir,
     ...req.extraArgs,
     output,
   ];
   const { execa } = await import('execa');
   try {
-    await execa('dracut', args, { env: { SOURCE_DATE_EPOCH: String(req.epoch) }, stdin: 'ignore', all: true });
+    // TMPDIR, not --tmpdir: dracut records its command line in the image
+    // (build-parameter.txt), and a random path there breaks reproducibility.
+    await execa('dracut', args, { env: { SOURCE_DATE_EPOCH: String(req.epoch), TMPDIR: tmpDir }, stdin: 'ignore', all: true });
   } catch (e) {
     rmSync(tmpDir, { recursive: true, force: true });
     const err = e as { code?: string; all?: string; exitCode?: number };
