@@ -7,7 +7,7 @@
  *     starts (cut, compose, accel choice), which must stay under 10%.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Row { name: string; ms: number; note?: string }
@@ -73,12 +73,16 @@ export async function bootBench(repo: string, root: string, runs: number): Promi
   mkdirSync(join(proj, 'dracut'), { recursive: true });
   writeFileSync(dracutConf, `RAPIDO_STORE="${join(proj, 'store')}"\nDRACUT_OUT="${dracutOut}"\n`);
   const kver = spawnSync('sh', ['-c', 'ls /lib/modules | sort -V | tail -1'], { encoding: 'utf8' }).stdout.trim();
+  // dracut --include keeps the source's mode: the init must be executable in the image.
+  const init = join(proj, 'rapido-init');
+  copyFileSync(join(repo, 'src/runner/guest/rapido-init.sh'), init);
+  chmodSync(init, 0o755);
   const which = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`], { encoding: 'utf8' }).stdout.trim();
   const bins = ['bash', 'cat', 'ls', 'ps', 'dmesg', 'uname', 'mkdir', 'sleep', 'grep', 'modprobe', 'lsmod', 'mount', 'setsid', 'sh'].map(which).filter(Boolean);
   const script = [
     'set -e',
     `SOURCE_DATE_EPOCH=0 dracut --no-compress --no-early-microcode --no-hostonly --force --quiet --kver ${kver} --modules base` +
-      ` --install "${bins.join(' ')}" --add-drivers zram --include ${join(repo, 'src/runner/guest/rapido-init.sh')} /rapido-init` +
+      ` --install "${bins.join(' ')}" --add-drivers zram --include ${init} /rapido-init` +
       ` --include ${autorun} /rapido-autorun/001-simple-example.sh --tmpdir ${proj} ${dracutOut}`,
     `exec ${process.execPath} ${rapido} boot ${boot.join(' ')}`,
   ].join('\n');

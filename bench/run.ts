@@ -145,14 +145,28 @@ async function main(): Promise<void> {
     sh('cp', ['-al', `/lib/modules/${kver}`, join(modRoot, 'lib/modules/')]);
     const tree = makeFstestsTree(join(root, 'fstests'));
     const nodeFloor = measure(RUNS * 2, () => {}, () => sh(process.execPath, ['-e', '0']));
-    const rows: Row[] = [{ name: 'node empty process (floor)', ms: nodeFloor }];
-    for (const recipe of ['simple-example', 'fstests-btrfs']) rows.push(...benchRecipe(recipe, root, kver, modRoot, nodeFloor));
-    if (process.env.BENCH_STORE !== '0') rows.push(...(await storeBench()));
-    if (process.env.BENCH_BOOT !== '0') rows.push(...(await bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2)))));
-    const w = Math.max(...rows.map((r) => r.name.length));
     console.log(`rapido bench: median of ${RUNS} runs (no-op: ${RUNS * 2}); kernel ${kver}; FSTESTS_SRC stand-in ${tree.files} files, ${(tree.bytes / 1048576).toFixed(0)} MiB`);
-    console.log(`${'scenario'.padEnd(w)}  ${'median'.padStart(9)}  ratio`);
-    for (const r of rows) console.log(`${r.name.padEnd(w)}  ${r.ms.toFixed(1).padStart(6)} ms  ${r.note ?? ''}`);
+    // Rows are printed as each section finishes, so a failing section does not hide the others.
+    const print = (rows: Row[]) => {
+      for (const r of rows) console.log(`${r.name.padEnd(62)}  ${r.ms.toFixed(1).padStart(8)} ms  ${r.note ?? ''}`);
+    };
+    print([{ name: 'node empty process (floor)', ms: nodeFloor }]);
+    const sections: [string, () => Row[] | Promise<Row[]>][] = [
+      ['simple-example', () => benchRecipe('simple-example', root, kver, modRoot, nodeFloor)],
+      ['fstests-btrfs', () => benchRecipe('fstests-btrfs', root, kver, modRoot, nodeFloor)],
+      ['store', () => (process.env.BENCH_STORE === '0' ? [] : storeBench())],
+      ['boot', () => (process.env.BENCH_BOOT === '0' ? [] : bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
+    ];
+    let failed = false;
+    for (const [name, run] of sections) {
+      try {
+        print(await run());
+      } catch (e) {
+        failed = true;
+        console.log(`${name}: FAILED: ${(e as Error).message}`);
+      }
+    }
+    if (failed) process.exitCode = 1;
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

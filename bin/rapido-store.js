@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import "../dist/bin/rapido-store.js";
+'use strict';
+import('../dist/bin/rapido-store.js');

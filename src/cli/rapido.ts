@@ -1,5 +1,6 @@
 import { cutCommand } from '../cut/cutCommand.js';
 import { parseFastCut } from './fastArgs.js';
+import { ignoreEpipe } from './ignoreEpipe.js';
 import { reportError } from './reportError.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -14,4 +15,5 @@ async function main(argv: string[]): Promise<void> {
   await runYargs(argv);
 }
 
+ignoreEpipe();
 main(process.argv.slice(2)).catch((e) => reportError(e));

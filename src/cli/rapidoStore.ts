@@ -1,3 +1,4 @@
+import { ignoreEpipe } from './ignoreEpipe.js';
 import { reportError } from './reportError.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -54,10 +55,6 @@ async function main(argv: string[]): Promise<void> {
     .parseAsync();
 }
 
-// `rapido-store info | head`: a closed pipe ends the output, not the process (the store must still close).
-// Streams writing to stdout (export -o -) still see the error through their own listeners.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
-});
+ignoreEpipe();
 
 main(process.argv.slice(2)).catch((e) => reportError(e, 'rapido-store'));

@@ -14,19 +14,11 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
   }
   const vm = stamp?.vm ?? resourcesFromImage(out);
   const kernel = o.kernel ?? stamp?.kernel.image ?? resolveKernel(conf).image;
-  let store: Store | undefined;
-  // The KVM verdict lives in the store; opening it (LMDB) only when auto-detection asks.
-  const openVerdicts = async () => {
-    if (!store) {
-      const { openStore } = await import('../store/index.js');
-      store = openStore(storeDir(conf));
-    }
-    return store;
-  };
   const { bootVm } = await import('../runner/bootVm.js');
   const { getHostVerdict, putHostVerdict } = await import('../store/hostVerdicts.js');
+  // The remembered KVM verdict lives in the store: open it (LMDB) only when --accel auto may ask.
+  const s: Store | undefined = o.accel === 'tcg' || o.accel === 'kvm' ? undefined : (await import('../store/index.js')).openStore(storeDir(conf));
   try {
-    const s = o.accel === 'tcg' || o.accel === 'kvm' ? undefined : await openVerdicts();
     const result = await bootVm({
       image: out,
       kernel,
@@ -47,7 +39,7 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
     });
     return result.status;
   } finally {
-    await store?.close();
+    await s?.close();
   }
 }
 

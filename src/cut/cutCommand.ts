@@ -1,8 +1,7 @@
-import { relative } from 'node:path';
 import type { BootOptions } from '../cli/bootOptions.js';
 import type { PostStep } from '../derivations/builders/context.js';
-import { checkStamp, readStamp, type Stamp } from '../derivations/cutStamp.js';
-import { cutRequest } from './cutRequest.js';
+import type { Stamp } from '../derivations/cutStamp.js';
+import { checkCut, shownPath, upToDateLine } from './noopCut.js';
 
 export interface CutCommandArgs {
   name: string;
@@ -14,15 +13,11 @@ export interface CutCommandArgs {
 /** `rapido cut`: returns the exit status (the guest's, when it boots). */
 export async function cutCommand(a: CutCommandArgs): Promise<number> {
   const t0 = performance.now();
-  const req = cutRequest(a.name, a.post);
-  const prev = readStamp(req.out);
-  const shownOut = relative(process.cwd(), req.out) || req.out;
+  const { req, prev, freshness } = checkCut(a.name, a.post);
   let stamp: Stamp;
-  const freshness = checkStamp(prev, req.key, req.out);
   if (prev && freshness.fresh) {
     stamp = prev;
-    const mib = (stamp.current.size / 1048576).toFixed(1);
-    process.stderr.write(`rapido: ${a.name}: up to date, ${stamp.layers.length} layers, ${mib} MiB -> ${shownOut} (${(performance.now() - t0).toFixed(0)} ms)\n`);
+    process.stderr.write(upToDateLine(a.name, stamp, req.out, performance.now() - t0));
   } else {
     const [{ cutImage }, { makeProgress, formatBytes }] = await Promise.all([import('./cutImage.js'), import('./progress.js')]);
     const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged);
@@ -31,7 +26,7 @@ export async function cutCommand(a: CutCommandArgs): Promise<number> {
     const reused = outcome.layers.length - built;
     process.stderr.write(
       `rapido: ${a.name}: ${outcome.layers.length} layers (${built} built, ${reused} reused), ${formatBytes(outcome.imageBytes)}, ` +
-        `${formatBytes(outcome.written)} written -> ${shownOut} (${(performance.now() - t0).toFixed(0)} ms)\n`,
+        `${formatBytes(outcome.written)} written -> ${shownPath(req.out)} (${(performance.now() - t0).toFixed(0)} ms)\n`,
     );
   }
   if (a.buildOnly) return 0;

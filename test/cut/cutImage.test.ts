@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNewc } from '../../src/derivations/cpio/readNewc.js';
-import { defaultKernelRelease, makeProject, RAPIDO_STORE_BIN } from '../helpers/cliHarness.js';
+import { spawnSync } from 'node:child_process';
+import { defaultKernelRelease, makeProject, RAPIDO_STORE_BIN, REPO } from '../helpers/cliHarness.js';
 import { ImageView } from '../helpers/imageView.js';
 
 const KVER = defaultKernelRelease();
@@ -47,6 +48,13 @@ test('cut: builds every layer, then a no-op re-cut is decided from stat alone, t
     const noop = p.run(['cut', '-B', './r.rapido']);
     assert.equal(noop.status, 0, noop.stderr);
     assert.match(noop.stderr, /up to date/);
+    // The CommonJS fast path (dist/bin/fast.cjs) answers it by itself; 99 would mean it handed over to the full CLI.
+    const fastCut = (args: string[]) =>
+      spawnSync(process.execPath, ['-e', `process.exitCode = require(${JSON.stringify(join(REPO, 'dist/bin/fast.cjs'))}).fastCut(${JSON.stringify(args)}) ?? 99`], { cwd: p.dir, env: p.env, encoding: 'utf8' });
+    const fast = fastCut(['cut', '-B', './r.rapido']);
+    assert.equal(fast.status, 0, fast.stderr);
+    assert.match(fast.stderr, /up to date/);
+    assert.equal(fastCut(['cut', '-B', 'simple-example']).status, 99, 'a recipe never cut here goes to the full CLI');
 
     writeFileSync(join(p.dir, 'run.sh'), '#!/bin/sh\necho two\n');
     age(join(p.dir, 'run.sh'));
@@ -246,6 +254,18 @@ test('cut: a corrupt store object (flipped byte, truncated) is rebuilt, never pu
     assert.equal(truncated.status, 0, truncated.stderr);
     assert.match(truncated.stderr, new RegExp(`store object ${sys.key} is corrupt \\(size 1000, expected \\d+\\); rebuilding it`));
     assert.ok(new ImageView(readFileSync(p.out)).has('/usr/bin/cat'));
+  } finally {
+    p.cleanup();
+  }
+});
+
+test('cut: the CommonJS fast path finds the shipped recipes and answers a no-op cut of one', () => {
+  const p = makeProject();
+  try {
+    assert.equal(p.run(['cut', '-B', 'simple-example']).status, 0);
+    const r = spawnSync(process.execPath, ['-e', `process.exitCode = require(${JSON.stringify(join(REPO, 'dist/bin/fast.cjs'))}).fastCut(['cut', '-B', 'simple-example']) ?? 99`], { cwd: p.dir, env: p.env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /rapido: simple-example: up to date, \d+ layers/);
   } finally {
     p.cleanup();
   }
