@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// CommonJS on purpose (bin/package.json): the warm no-op cut is answered from
-// dist/bin/fast.cjs without Node's ES module loader; everything else goes to
-// the full CLI.
+// CommonJS on purpose (bin/package.json): `rapido cut -B`, the edit -> re-cut
+// loop, runs from CommonJS bundles without Node's ES module loader (a no-op
+// from the small dist/bin/fast.cjs alone); everything else goes to the full CLI.
 'use strict';
-const code = require('../dist/bin/fast.cjs').fastCut(process.argv.slice(2));
-if (code === undefined) import('../dist/bin/rapido.js');
-else process.exitCode = code;
+const argv = process.argv.slice(2);
+const fast = require('../dist/bin/fast.cjs').fastCheck(argv);
+if (fast === undefined) import('../dist/bin/rapido.js');
+else if (fast.done) process.exitCode = fast.code;
+else require('../dist/bin/cut.cjs').runCut(fast.args, fast.check).then((code) => { process.exitCode = code; });

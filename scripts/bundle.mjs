@@ -3,8 +3,11 @@
 //   load instead of dozens (ESM resolution and compilation per file cost
 //   ~15 ms); dynamic imports stay separate chunks, so each command loads only
 //   what it uses.
-// - fast.cjs: the warm no-op cut as CommonJS, which Node starts faster than
-//   an ES module entry (bin/rapido.js tries it first).
+// - fast.cjs: the no-op check of `rapido cut -B`, small, as CommonJS, which
+//   Node starts faster than an ES module entry (bin/rapido.js runs it first);
+// - cut.cjs: the rest of `rapido cut -B`, one CommonJS file; without
+//   splitting, esbuild keeps dynamically imported modules (builders, LMDB)
+//   lazy inside it.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 
@@ -17,12 +20,14 @@ await build({
   splitting: true,
   format: 'esm',
 });
-await build({
-  ...common,
-  entryPoints: ['dist/src/cli/fastEntry.js'],
-  outfile: 'dist/bin/fast.cjs',
-  format: 'cjs',
-  // import.meta.url (used to find the shipped recipes) from the CommonJS file's own path.
-  define: { 'import.meta.url': '__rapidoModuleUrl' },
-  banner: { js: 'const __rapidoModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
-});
+for (const [entry, out] of [['fastEntry', 'fast'], ['cutEntry', 'cut']]) {
+  await build({
+    ...common,
+    entryPoints: [`dist/src/cli/${entry}.js`],
+    outfile: `dist/bin/${out}.cjs`,
+    format: 'cjs',
+    // import.meta.url (used to find the shipped recipes and the guest init) from the file's own path.
+    define: { 'import.meta.url': '__rapidoModuleUrl' },
+    banner: { js: 'const __rapidoModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  });
+}

@@ -1,23 +1,27 @@
-import { checkCut, upToDateLine } from '../cut/noopCut.js';
-import { parseFastCut } from './fastArgs.js';
+import { checkCut, upToDateLine, type NoopCheck } from '../cut/noopCut.js';
+import { parseFastCut, type CutArgs } from './fastArgs.js';
+
+export type FastCheck = { done: true; code: number } | { done: false; args: CutArgs; check?: NoopCheck };
 
 /**
- * The warm no-op `rapido cut -B NAME`, bundled as CommonJS (dist/bin/fast.cjs)
- * and loaded by bin/rapido.js before anything else: Node starts a CommonJS
- * entry ~12 ms faster than an ES module one, which is a tenth of the whole
- * no-op. Returns the exit code when it handled the command, undefined when
- * the full CLI must run (anything else, or any error: the full CLI reports it).
+ * The first thing `rapido` runs (bundled as CommonJS: dist/bin/fast.cjs;
+ * Node starts a CommonJS entry ~12 ms faster than an ES module one, and this
+ * bundle is small). For `rapido cut -B ...` it decides a no-op from lstat
+ * alone and answers it; otherwise it hands its findings to the cut bundle.
+ * Undefined: not `cut -B`, the full CLI runs it.
  */
-export function fastCut(argv: string[]): number | undefined {
+export function fastCheck(argv: string[]): FastCheck | undefined {
+  const args = parseFastCut(argv);
+  if (!args?.buildOnly) return undefined;
   try {
-    const a = parseFastCut(argv);
-    if (!a?.buildOnly) return undefined;
     const t0 = Date.now();
-    const { req, prev, freshness } = checkCut(a.name, a.post);
-    if (!prev || !freshness.fresh) return undefined;
-    process.stderr.write(upToDateLine(a.name, prev, req.out, Date.now() - t0));
-    return 0;
+    const check = checkCut(args.name, args.post);
+    if (check.prev && check.freshness.fresh) {
+      process.stderr.write(upToDateLine(args.name, check.prev, check.req.out, Date.now() - t0));
+      return { done: true, code: 0 };
+    }
+    return { done: false, args, check };
   } catch {
-    return undefined;
+    return { done: false, args }; // the cut runs the check again and reports the error
   }
 }

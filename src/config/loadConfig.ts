@@ -60,6 +60,12 @@ export function outPath(conf: RapidoConfig): string {
   return configPath(conf, conf.get('DRACUT_OUT') || 'initrds/myinitrd');
 }
 
+/** Where VM pidfiles live (QEMU_PID_DIR, default the image's directory, i.e. initrds/). */
+export function vmPidDir(conf: RapidoConfig, out: string): string {
+  const v = conf.get('QEMU_PID_DIR');
+  return v ? configPath(conf, v) : resolve(out, '..');
+}
+
 export function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();

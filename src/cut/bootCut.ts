@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { RapidoError } from '../errors.js';
 import type { BootOptions } from '../cli/bootOptions.js';
-import { configPath, outPath, storeDir, type RapidoConfig } from '../config/loadConfig.js';
+import { configPath, outPath, storeDir, vmPidDir, type RapidoConfig } from '../config/loadConfig.js';
 import { resolveKernel } from '../config/resolveKernel.js';
 import { readStamp, type Stamp } from '../derivations/cutStamp.js';
 import type { Store } from '../store/index.js';
@@ -28,7 +27,7 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
       accel: o.accel ?? 'auto',
       interactive: Boolean(process.stdin.isTTY) && !o.exit,
       quiet: Boolean(o.quiet),
-      pidDir: configPath(conf, conf.get('QEMU_PID_DIR') || dirname(out)),
+      pidDir: vmPidDir(conf, out),
       netConfDir: configPath(conf, conf.get('VM_NET_CONF') || 'net-conf'),
       extraKernelParams: conf.get('QEMU_EXTRA_KERNEL_PARAMS'),
       extraQemuArgs: conf.get('QEMU_EXTRA_ARGS'),

@@ -1,7 +1,7 @@
 import type { BootOptions } from '../cli/bootOptions.js';
 import type { PostStep } from '../derivations/builders/context.js';
 import type { Stamp } from '../derivations/cutStamp.js';
-import { checkCut, shownPath, upToDateLine } from './noopCut.js';
+import { checkCut, shownPath, upToDateLine, type NoopCheck } from './noopCut.js';
 
 export interface CutCommandArgs {
   name: string;
@@ -11,9 +11,9 @@ export interface CutCommandArgs {
 }
 
 /** `rapido cut`: returns the exit status (the guest's, when it boots). */
-export async function cutCommand(a: CutCommandArgs): Promise<number> {
+export async function cutCommand(a: CutCommandArgs, precomputed?: NoopCheck): Promise<number> {
   const t0 = performance.now();
-  const { req, prev, freshness } = checkCut(a.name, a.post);
+  const { req, prev, freshness } = precomputed ?? checkCut(a.name, a.post);
   let stamp: Stamp;
   if (prev && freshness.fresh) {
     stamp = prev;

@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { vmPidDir } from '../config/loadConfig.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
 import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { writeNewcSync } from '../derivations/cpio/writeNewc.js';
@@ -106,7 +107,7 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
         // Objects this cut just wrote were hashed as they were written: check only the others.
         results.map((r) => ({ key: r.key, path: objectPath(store.dir, r.key), size: r.size, digest: r.source === 'built' ? undefined : r.digest })),
         { current: prev?.current, spare: prev?.spare },
-        req.conf.get('QEMU_PID_DIR') ? undefined : dirname(req.out),
+        vmPidDir(req.conf, req.out),
       );
     } catch (e) {
       // A corrupt object is never booted: drop it, rebuild its layer, compose again.

@@ -48,9 +48,9 @@ test('cut: builds every layer, then a no-op re-cut is decided from stat alone, t
     const noop = p.run(['cut', '-B', './r.rapido']);
     assert.equal(noop.status, 0, noop.stderr);
     assert.match(noop.stderr, /up to date/);
-    // The CommonJS fast path (dist/bin/fast.cjs) answers it by itself; 99 would mean it handed over to the full CLI.
+    // The CommonJS fast path (dist/bin/fast.cjs) answers it by itself; 99 would mean it handed over.
     const fastCut = (args: string[]) =>
-      spawnSync(process.execPath, ['-e', `process.exitCode = require(${JSON.stringify(join(REPO, 'dist/bin/fast.cjs'))}).fastCut(${JSON.stringify(args)}) ?? 99`], { cwd: p.dir, env: p.env, encoding: 'utf8' });
+      spawnSync(process.execPath, ['-e', `const f = require(${JSON.stringify(join(REPO, 'dist/bin/fast.cjs'))}).fastCheck(${JSON.stringify(args)}); process.exitCode = f?.done ? f.code : 99`], { cwd: p.dir, env: p.env, encoding: 'utf8' });
     const fast = fastCut(['cut', '-B', './r.rapido']);
     assert.equal(fast.status, 0, fast.stderr);
     assert.match(fast.stderr, /up to date/);
@@ -263,7 +263,7 @@ test('cut: the CommonJS fast path finds the shipped recipes and answers a no-op 
   const p = makeProject();
   try {
     assert.equal(p.run(['cut', '-B', 'simple-example']).status, 0);
-    const r = spawnSync(process.execPath, ['-e', `process.exitCode = require(${JSON.stringify(join(REPO, 'dist/bin/fast.cjs'))}).fastCut(['cut', '-B', 'simple-example']) ?? 99`], { cwd: p.dir, env: p.env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', `const f = require(${JSON.stringify(join(REPO, 'dist/bin/fast.cjs'))}).fastCheck(['cut', '-B', 'simple-example']); process.exitCode = f?.done ? f.code : 99`], { cwd: p.dir, env: p.env, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /rapido: simple-example: up to date, \d+ layers/);
   } finally {
