@@ -1,15 +1,19 @@
-import { cutCommand } from '../cut/cutCommand.js';
+import { buildCut } from '../cut/buildCut.js';
 import type { NoopCheck } from '../cut/noopCut.js';
 import type { CutArgs } from './fastArgs.js';
 import { reportError } from './reportError.js';
 
 /**
  * `rapido cut -B` when something changed, as one CommonJS bundle
- * (dist/bin/cut.cjs): builders, the hasher and LMDB stay lazy inside it.
+ * (dist/bin/cut.cjs): builders, the hasher and LMDB stay lazy inside it,
+ * and nothing of the boot side is in it.
  */
-export function runCut(args: CutArgs, check?: NoopCheck): Promise<number> {
-  return cutCommand({ ...args, boot: {} }, check).catch((e: unknown) => {
+export async function runCut(args: CutArgs, check?: NoopCheck): Promise<number> {
+  try {
+    await buildCut(args.name, args.post, check);
+    return 0;
+  } catch (e) {
     reportError(e);
     return Number(process.exitCode ?? 1);
-  });
+  }
 }

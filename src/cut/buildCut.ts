@@ -1,0 +1,23 @@
+import type { PostStep } from '../derivations/builders/context.js';
+import type { Stamp } from '../derivations/cutStamp.js';
+import type { CutRequest } from './cutRequest.js';
+import { checkCut, shownPath, upToDateLine, type NoopCheck } from './noopCut.js';
+
+/** The cut itself (`rapido cut -B`): the image at DRACUT_OUT, from the store where possible, and one summary line. */
+export async function buildCut(name: string, post: PostStep[], precomputed?: NoopCheck): Promise<{ req: CutRequest; stamp: Stamp }> {
+  const t0 = performance.now();
+  const { req, prev, freshness } = precomputed ?? checkCut(name, post);
+  if (prev && freshness.fresh) {
+    process.stderr.write(upToDateLine(name, prev, req.out, performance.now() - t0));
+    return { req, stamp: prev };
+  }
+  const [{ cutImage }, { makeProgress, formatBytes }] = await Promise.all([import('./cutImage.js'), import('./progress.js')]);
+  const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged);
+  const built = outcome.layers.filter((l) => l.source === 'built').length;
+  const reused = outcome.layers.length - built;
+  process.stderr.write(
+    `rapido: ${name}: ${outcome.layers.length} layers (${built} built, ${reused} reused), ${formatBytes(outcome.imageBytes)}, ` +
+      `${formatBytes(outcome.written)} written -> ${shownPath(req.out)} (${(performance.now() - t0).toFixed(0)} ms)\n`,
+  );
+  return { req, stamp: outcome.stamp };
+}
