@@ -1,6 +1,6 @@
 import { RapidoError } from '../errors.js';
 import { GUEST_INIT_PATH, KPARAM_EXIT, KPARAM_HOSTNAME, KPARAM_VM_NUM } from './guestContract.js';
-import { shellSplit } from './shellSplit.js';
+import { shellSplit } from '../config/shellSplit.js';
 
 export type Accel = 'kvm' | 'tcg';
 

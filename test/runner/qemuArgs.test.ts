@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildQemuArgs, kernelCmdline, qemuOptEscape, type QemuArgsOptions } from '../../src/runner/qemuArgs.js';
-import { shellSplit } from '../../src/runner/shellSplit.js';
+import { shellSplit } from '../../src/config/shellSplit.js';
 
 const base: QemuArgsOptions = {
   kernel: '/boot/vmlinuz',

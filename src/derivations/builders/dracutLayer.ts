@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RapidoError } from '../../errors.js';
+import { shellSplit } from '../../config/shellSplit.js';
 import type { HostInputs } from '../hostInputs.js';
 import type { LayerPlan } from '../layerPlan.js';
 import type { CutContext } from './context.js';
@@ -25,7 +26,7 @@ export function dracutRequest(plan: LayerPlan, ctx: CutContext, extraArgs: strin
     if (d.kind === 'dracut-module') modules.push(...d.args);
     if (d.kind === 'dracut-install') installs.push(...d.args);
   }
-  return { modules, installs, extraArgs: splitArgs(extraArgs), epoch: ctx.epoch };
+  return { modules, installs, extraArgs: shellSplit(extraArgs, 'DRACUT_EXTRA_ARGS'), epoch: ctx.epoch };
 }
 
 /** The dracut files the first-level key depends on, recorded as inputs. */
@@ -86,13 +87,4 @@ export function dracutVersion(): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** Splits DRACUT_EXTRA_ARGS like a shell would for plain and quoted words. */
-export function splitArgs(s: string): string[] {
-  const out: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2] ?? m[3]);
-  return out;
 }

@@ -3,8 +3,9 @@ import { RapidoError } from '../errors.js';
 /**
  * Splits a string into words the way sh would without expansions: blanks
  * separate words, '...' is literal, "..." honours \" \\ \$ \` escapes, and a
- * backslash outside quotes escapes the next character. Used for
- * QEMU_EXTRA_ARGS, which users write as they would on a shell command line;
+ * backslash outside quotes escapes the next character. Used for rapido.conf
+ * values that hold arguments (QEMU_EXTRA_ARGS, DRACUT_EXTRA_ARGS), which users
+ * write as they would on a shell command line;
  * no shell is run, so `$X` and globs stay literal.
  */
 export function shellSplit(src: string, what = 'value'): string[] {
