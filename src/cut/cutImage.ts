@@ -80,18 +80,20 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
 
   const plans = planLayers(req.recipe);
   const results: LayerResult[] = [];
-  const cutLayer = async (plan: LayerPlan, reuseStamp: boolean): Promise<LayerResult> => {
-    const old = reuseStamp ? prev?.layers.find((l) => l.name === plan.name) : undefined;
-    if (old?.digest && !old.racy && old.request === layerRequest(plan, req) && unchanged.has(old.name) && (await store.lookup(old.key))) {
+  const requests = plans.map((plan) => layerRequest(plan, req));
+  const cutLayer = async (i: number, reuseStamp: boolean): Promise<LayerResult> => {
+    const plan = plans[i];
+    const old = prev?.layers.find((l) => l.name === plan.name);
+    if (reuseStamp && old?.digest && !old.racy && old.request === requests[i] && unchanged.has(old.name) && (await store.lookup(old.key))) {
       return { key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs, racy: false, memo: old.memo };
     }
-    const memo = new LayerMemo(prev?.layers.find((l) => l.name === plan.name)?.memo);
+    const memo = new LayerMemo(old?.memo);
     return plan.kind === 'dracut' ? dracutLayer(plan, ctx, req, store, cutStartMs) : nativeLayer(plan, ctx, store, cutStartMs, memo);
   };
-  for (const plan of plans) {
+  for (const [i, plan] of plans.entries()) {
     const t0 = performance.now();
     progress.start(plan.name, builderName(plan));
-    const result = await cutLayer(plan, true);
+    const result = await cutLayer(i, true);
     results.push(result);
     const outcome: LayerOutcome = { name: plan.name, builder: builderName(plan), key: result.key, size: result.size, source: result.source, ms: performance.now() - t0 };
     progress.done(outcome);
@@ -115,14 +117,14 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
       if (i < 0 || attempt >= plans.length) throw e;
       process.stderr.write(`rapido: layer ${plans[i].name}: ${(e as Error).message}; rebuilding it\n`);
       store.discard(results[i].key);
-      results[i] = await cutLayer(plans[i], false);
+      results[i] = await cutLayer(i, false);
       outcomes[i] = { ...outcomes[i], key: results[i].key, size: results[i].size, source: results[i].source };
     }
   }
   const stampLayers: StampLayer[] = plans.map((plan, i) => {
     const r = results[i];
     const memo = r.memo instanceof LayerMemo ? r.memo.toJSON() : r.memo;
-    return { name: plan.name, key: r.key, size: r.size, digest: r.digest, request: layerRequest(plan, req), inputs: r.inputs, racy: r.racy, memo };
+    return { name: plan.name, key: r.key, size: r.size, digest: r.digest, request: requests[i], inputs: r.inputs, racy: r.racy, memo };
   });
   const stamp: Stamp = {
     version: STAMP_VERSION,

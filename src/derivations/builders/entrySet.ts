@@ -23,8 +23,8 @@ export function archivePath(imagePath: string): string {
  */
 export class EntrySet {
   private readonly map = new Map<string, CpioEntry>();
-  /** Host path → its symlink target, or null when it is not a symlink (or absent). */
-  private readonly hostLinks = new Map<string, string | null>();
+  /** Host path → its lstat (null: absent), recorded as a kind-only input; shared by resolve() and mirrorHostPath(). */
+  private readonly hostStats = new Map<string, Stats | null>();
 
   constructor(private readonly inputs: HostInputs) {}
 
@@ -78,7 +78,7 @@ export class EntrySet {
       cur += '/' + parts[i];
       const last = i === parts.length - 1;
       // Only the file itself has content; for the directories above it, what they are is enough.
-      const st = last ? this.inputs.lstat(cur) : this.inputs.lstatKind(cur);
+      const st = last ? this.inputs.lstat(cur) : this.hostKind(cur);
       if (!st) return null;
       if (st.isSymbolicLink()) {
         const target = readlinkSync(cur);
@@ -117,14 +117,13 @@ export class EntrySet {
     this.map.set(p, { path: p, type: 'symlink', mode: 0o777, target });
   }
 
-  private hostLink(abs: string): string | null {
-    let t = this.hostLinks.get(abs);
-    if (t === undefined) {
-      const st = this.inputs.lstatKind(abs);
-      t = st?.isSymbolicLink() ? readlinkSync(abs) : null;
-      this.hostLinks.set(abs, t);
+  private hostKind(abs: string): Stats | null {
+    let st = this.hostStats.get(abs);
+    if (st === undefined) {
+      st = this.inputs.lstatKind(abs);
+      this.hostStats.set(abs, st);
     }
-    return t;
+    return st;
   }
 
   /**
@@ -139,11 +138,10 @@ export class EntrySet {
     let cur = '';
     for (let i = 0; i < stop; i++) {
       cur += '/' + parts[i];
-      const target = this.hostLink(cur);
-      if (target === null) {
-        if (this.inputs.sigs.get(cur) === null) break; // absent on the host: nothing below it can be a host symlink
-        continue;
-      }
+      const st = this.hostKind(cur);
+      if (!st) break; // absent on the host: nothing below it can be a host symlink
+      if (!st.isSymbolicLink()) continue;
+      const target = readlinkSync(cur);
       this.putSymlink(archivePath(cur), target);
       return this.resolve(posix.resolve(posix.dirname(cur), target, ...parts.slice(i + 1)), withLast, depth + 1);
     }
