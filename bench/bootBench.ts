@@ -9,8 +9,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { median, type Row } from './stats.js';
 
-export interface Row { name: string; ms: number; note?: string }
+
 
 const MARK = 'rapido-bench: autorun started';
 
@@ -40,10 +41,6 @@ function timeToMark(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: st
   });
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 export async function bootBench(repo: string, root: string, runs: number): Promise<Row[]> {
   const proj = join(root, 'boot');

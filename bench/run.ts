@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootBench } from './bootBench.js';
 import { storeBench } from './storeBench.js';
+import { median, type Row } from './stats.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RAPIDO = join(REPO, 'bin/rapido.js');
@@ -24,10 +25,6 @@ function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Proc
   return ms;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function measure(n: number, before: (i: number) => void, run: () => number): number {
   const xs: number[] = [];
@@ -66,7 +63,6 @@ function kernelRelease(): string {
   return spawnSync('sh', ['-c', 'ls /lib/modules | sort -V | tail -1'], { encoding: 'utf8' }).stdout.trim();
 }
 
-interface Row { name: string; ms: number; note?: string }
 
 function benchRecipe(recipe: string, root: string, kver: string, modRoot: string, nodeFloor: number): Row[] {
   const proj = join(root, recipe);

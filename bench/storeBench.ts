@@ -10,8 +10,9 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median, type Row } from './stats.js';
 
-export interface Row { name: string; ms: number; note?: string }
+
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RAPIDO = join(REPO, 'bin/rapido.js');
@@ -28,10 +29,6 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
   return ms;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function measure(n: number, before: () => void, fn: () => number): number {
   before();
