@@ -144,6 +144,12 @@ function moduleName(path: string): string {
   return normalizeName(base.replace(/\.ko(?:\.(?:xz|zst|gz))?$/, ''));
 }
 
+let indexLoads = 0;
+/** How many times this process parsed a modules.dep (the cache's effect, for tests and the bench). */
+export function kmodIndexLoads(): number {
+  return indexLoads;
+}
+
 function loadIndex(modDir: string): ModIndex {
   const depFile = join(modDir, 'modules.dep');
   let stamp: string;
@@ -159,6 +165,7 @@ function loadIndex(modDir: string): ModIndex {
   const cached = indexCache.get(modDir);
   if (cached?.stamp === stamp) return cached.index;
 
+  indexLoads++;
   const index: ModIndex = {
     dep: parseDep(readFileSync(depFile, 'utf8')),
     softdep: parseSoftdep(readOptional(join(modDir, 'modules.softdep'))),

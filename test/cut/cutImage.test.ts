@@ -4,10 +4,11 @@ import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync,
 import { join } from 'node:path';
 import { readNewc } from '../../src/derivations/cpio/readNewc.js';
 import { spawnSync } from 'node:child_process';
-import { defaultKernelRelease, makeProject, RAPIDO_STORE_BIN, REPO } from '../helpers/cliHarness.js';
+import { requireKernel } from '../helpers/hostPrereqs.js';
+import { makeProject, RAPIDO_STORE_BIN, REPO } from '../helpers/cliHarness.js';
 import { ImageView } from '../helpers/imageView.js';
 
-const KVER = defaultKernelRelease();
+const KVER = requireKernel().release;
 
 function recipe(extra = '') {
   return `description test recipe\nbin bash cat\nkmod zram\ntree /data data\nautorun run.sh\nvm-mem 256M\n${extra}`;

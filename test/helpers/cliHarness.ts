@@ -50,9 +50,3 @@ export function makeProject(conf = ''): Project {
     },
   };
 }
-
-/** The kernel release the default-kernel logic will pick here (tests use the host's Debian kernel). */
-export function defaultKernelRelease(): string {
-  const r = spawnSync('sh', ['-c', 'ls /lib/modules | sort -V | tail -1'], { encoding: 'utf8' });
-  return r.stdout.trim();
-}

@@ -6,13 +6,14 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { bootVm, type BootResult, type BootVmOptions } from '../../src/runner/bootVm.js';
 import { pidFileFor } from '../../src/runner/vmSlots.js';
-import { buildGuestImage, TEST_KERNEL, type GuestImageSpec } from './helpers/guestImage.js';
+import { buildGuestImage, type GuestImageSpec } from './helpers/guestImage.js';
+import { haveQemu, hostKernel, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
 
-const haveQemu = existsSync('/usr/bin/qemu-system-x86_64') && existsSync(TEST_KERNEL);
+const QEMU_OK = haveQemu();
 const top = mkdtempSync(join(tmpdir(), 'rapido-boot-'));
 after(() => rmSync(top, { recursive: true, force: true }));
 let seq = 0;
@@ -27,7 +28,7 @@ function options(dir: string, image: string, over: Partial<BootVmOptions> = {}):
   const m = new Map<string, unknown>();
   return {
     image,
-    kernel: TEST_KERNEL,
+    kernel: hostKernel()?.image ?? '/nonexistent-kernel',
     cpus: 1,
     mem: '256M',
     accel: 'tcg',
@@ -88,7 +89,8 @@ function report(t: TestContext, b: Boot): void {
 
 const sh = (body: string) => `#!/bin/sh\n${body}\n`;
 
-describe('bootVm with real QEMU (TCG)', { skip: !haveQemu && 'needs qemu-system-x86_64 and ' + TEST_KERNEL, concurrency: 3 }, () => {
+describe('bootVm with real QEMU (TCG)', { ...skipUnless(QEMU_OK, QEMU_NEEDS), concurrency: 3 }, () => {
+  before(() => requireHost(QEMU_OK, QEMU_NEEDS));
   it('a hanging autorun hits the timeout: 124, QEMU gone, pidfile released', async (t) => {
     const b = await boot({ autorun: { '001-hang': sh('echo AUTORUN about to hang; sleep 1000') } }, { timeoutSec: 20 });
     report(t, b);
@@ -246,7 +248,8 @@ describe('bootVm failures before the guest runs', () => {
     const dir = workDir();
     await assert.rejects(bootVm(options(dir, join(dir, 'img'), { kernel: join(dir, 'no-vmlinuz') })), { code: 'KERNEL_NOT_FOUND' });
   });
-  it('QEMU refusing to start reports its stderr', { skip: !haveQemu }, async () => {
+  it('QEMU refusing to start reports its stderr', skipUnless(QEMU_OK, QEMU_NEEDS), async () => {
+    requireHost(QEMU_OK, QEMU_NEEDS);
     const dir = workDir();
     const image = buildGuestImage(dir, {});
     await assert.rejects(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { requireHost, skipUnless } from '../helpers/hostPrereqs.js';
 import * as contract from '../../src/runner/guestContract.js';
 import { GUEST_INIT_SCRIPT, guestInitPath } from '../../src/runner/guestInitPath.js';
 
@@ -16,7 +17,8 @@ describe('guest init script', () => {
 
   for (const shell of ['/bin/busybox sh', '/usr/bin/dash', '/usr/bin/bash --posix']) {
     const [bin, ...args] = shell.split(' ');
-    it(`parses under ${shell}`, { skip: !existsSync(bin) && `no ${bin}` }, () => {
+    it(`parses under ${shell}`, skipUnless(existsSync(bin), bin), () => {
+      requireHost(existsSync(bin), bin);
       execFileSync(bin, [...args, '-n', GUEST_INIT_SCRIPT]);
     });
   }

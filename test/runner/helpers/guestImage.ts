@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import { GUEST_AUTORUN_DIR, GUEST_ENV_PATH, GUEST_INIT_PATH, GUEST_POST_DIR } from '../../../src/runner/guestContract.js';
 import { GUEST_INIT_SCRIPT } from '../../../src/runner/guestInitPath.js';
 
-export const TEST_KERNEL = '/boot/vmlinuz-6.1.0-56-amd64';
 export const BUSYBOX = '/bin/busybox';
 
 export interface GuestImageSpec {

@@ -1,0 +1,58 @@
+// A node:test reporter that fits one screen: a line per test file, each
+// failure in full, and a closing `N passed, N failed, N skipped` line.
+import { relative } from 'node:path';
+
+const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+
+export default async function* oneScreen(source) {
+  const files = new Map();
+  const failures = [];
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  const fileOf = (data) => (data.file ? relative(process.cwd(), data.file) : '(top level)');
+  const entry = (f) => {
+    let e = files.get(f);
+    if (!e) files.set(f, (e = { passed: 0, failed: 0, skipped: 0, ms: 0 }));
+    return e;
+  };
+  for await (const { type, data } of source) {
+    if (type !== 'test:pass' && type !== 'test:fail') continue;
+    const e = entry(fileOf(data));
+    // Suites carry their tests' results; count leaves only, but time the file by its top-level entries.
+    if (data.nesting === 0) e.ms += data.details?.duration_ms ?? 0;
+    if (data.details?.type === 'suite') {
+      if (type === 'test:fail' && !failures.some((x) => x.file === fileOf(data))) {
+        const err = data.details?.error;
+        // A failing hook fails the suite before its tests report anything.
+        if (err?.failureType === 'hookFailed' || err?.failureType === 'testCodeFailure') {
+          failures.push({ file: fileOf(data), name: data.name, error: err });
+          e.failed++;
+          totals.failed++;
+        }
+      }
+      continue;
+    }
+    if (data.skip !== undefined || data.todo !== undefined) {
+      e.skipped++;
+      totals.skipped++;
+    } else if (type === 'test:pass') {
+      e.passed++;
+      totals.passed++;
+    } else {
+      e.failed++;
+      totals.failed++;
+      failures.push({ file: fileOf(data), name: data.name, error: data.details?.error });
+    }
+  }
+  for (const [f, e] of [...files].sort()) {
+    const mark = e.failed ? 'FAIL' : 'ok  ';
+    const extra = [e.failed && `${e.failed} failed`, e.skipped && `${e.skipped} skipped`].filter(Boolean).join(', ');
+    yield `${mark} ${f.replace(/^dist\//, '')}: ${e.passed} passed${extra ? `, ${extra}` : ''} (${fmt(e.ms)})\n`;
+  }
+  for (const x of failures) {
+    const err = x.error?.cause ?? x.error;
+    const text = String(err?.stack ?? err?.message ?? err).split('\n').slice(0, 12).join('\n    ');
+    yield `\nFAILED ${x.file.replace(/^dist\//, '')} > ${x.name}\n    ${text}\n`;
+  }
+  if (failures.length) yield '\n(full report: dist/test-report.txt)\n';
+  yield `${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`;
+}
