@@ -13,10 +13,21 @@ done
 if ((${#missing[@]})); then
 	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
 	echo "setup: installing ${missing[*]}"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Another apt run (unattended-upgrades, a first-boot job) may hold the dpkg lock: wait for it.
+	apt=(apt-get -o DPkg::Lock::Timeout=600 -qq)
+	$sudo "${apt[@]}" update
+	DEBIAN_FRONTEND=noninteractive $sudo "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 	npm ci --no-audit --no-fund
 fi
 npm run --silent build
+
+# rapido and rapido-store on PATH: /usr/local/bin as root, else ~/.local/bin.
+if [ "$(id -u)" = 0 ]; then bindir=/usr/local/bin; else bindir=$HOME/.local/bin; fi
+mkdir -p "$bindir"
+for b in rapido rapido-store; do ln -sfn "$PWD/bin/$b.js" "$bindir/$b"; done
+case ":$PATH:" in
+*":$bindir:"*) ;;
+*) echo "setup: add $bindir to your PATH to run rapido and rapido-store by name" ;;
+esac

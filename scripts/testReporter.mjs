@@ -19,16 +19,15 @@ export default async function* oneScreen(source) {
     const e = entry(fileOf(data));
     // Suites carry their tests' results; count leaves only, but time the file by its top-level entries.
     if (data.nesting === 0) e.ms += data.details?.duration_ms ?? 0;
+    const err = data.details?.error;
     if (data.details?.type === 'suite') {
-      if (type === 'test:fail' && !failures.some((x) => x.file === fileOf(data))) {
-        const err = data.details?.error;
-        // A failing hook fails the suite before its tests report anything.
-        if (err?.failureType === 'hookFailed' || err?.failureType === 'testCodeFailure') {
-          failures.push({ file: fileOf(data), name: data.name, error: err });
-          e.failed++;
-          totals.failed++;
-        }
-      }
+      // A failing hook (e.g. a missing prerequisite under CI) fails the suite; its tests are then cancelled.
+      if (type === 'test:fail' && err?.failureType !== 'subtestsFailed') failures.push({ file: fileOf(data), name: data.name, error: err });
+      continue;
+    }
+    if (type === 'test:fail' && err?.failureType === 'cancelledByParent') {
+      e.failed++;
+      totals.failed++;
       continue;
     }
     if (data.skip !== undefined || data.todo !== undefined) {
@@ -50,7 +49,8 @@ export default async function* oneScreen(source) {
   }
   for (const x of failures) {
     const err = x.error?.cause ?? x.error;
-    const text = String(err?.stack ?? err?.message ?? err).split('\n').slice(0, 12).join('\n    ');
+    const lines = String(err?.stack ?? err?.message ?? err).split('\n').filter((l) => !/\(node:internal\/|node:async_hooks/.test(l));
+    const text = lines.slice(0, 12).join('\n    ');
     yield `\nFAILED ${x.file.replace(/^dist\//, '')} > ${x.name}\n    ${text}\n`;
   }
   if (failures.length) yield '\n(full report: dist/test-report.txt)\n';
