@@ -75,7 +75,12 @@ export async function cutImage(
 }
 
 async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged: Set<string>, store: CutStore, progress: Progress): Promise<CutOutcome> {
-  const ctx = cutContext(req);
+  // Notices (a skipped try-bin) are for a person at a terminal; in scripts and logs they would be noise.
+  const notices: string[] = [];
+  const ctx: CutContext = { ...cutContext(req), notice: (m) => notices.push(m) };
+  const flushNotices = () => {
+    for (const m of notices.splice(0)) if (process.stderr.isTTY) process.stderr.write(`rapido: ${req.recipe.name}: ${m}\n`);
+  };
   const outcomes: LayerOutcome[] = [];
   const cutStartMs = Date.now();
 
@@ -98,6 +103,7 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
     results.push(result);
     const outcome: LayerOutcome = { name: plan.name, builder: builderName(plan), key: result.key, size: result.size, source: result.source, ms: performance.now() - t0 };
     progress.done(outcome);
+    flushNotices();
     outcomes.push(outcome);
   }
 
@@ -119,6 +125,7 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
       store.discard(results[i].key);
       results[i] = await cutLayer(i, false);
       outcomes[i] = { ...outcomes[i], key: results[i].key, size: results[i].size, source: results[i].source };
+      flushNotices();
     }
   }
   const stampLayers: StampLayer[] = plans.map((plan, i) => {
