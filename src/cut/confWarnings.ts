@@ -20,9 +20,8 @@ export interface UnknownKey {
  */
 export function unknownConfKeys(conf: RapidoConfig, recipeName: string): UnknownKey[] {
   const src = conf.source;
-  if (!src) return [];
+  if (!src || allKnown(src.lines.keys(), src.refs)) return [];
   const candidates = [...src.lines].filter(([k]) => !KNOWN_CONF_KEYS.has(k) && !src.refs.has(k));
-  if (candidates.length === 0) return [];
   const explicit = recipeName.endsWith(RECIPE_SUFFIX) && existsSync(resolve(recipeName)) ? [resolve(recipeName)] : [];
   const used = recipeVarNames(conf, explicit);
   const known = new Set([...KNOWN_CONF_KEYS, ...used]);
@@ -31,11 +30,17 @@ export function unknownConfKeys(conf: RapidoConfig, recipeName: string): Unknown
     .map(([key, line]) => ({ key, line, suggestion: closestKey(key, known) }));
 }
 
+function allKnown(keys: Iterable<string>, refs: Set<string>): boolean {
+  for (const k of keys) if (!KNOWN_CONF_KEYS.has(k) && !refs.has(k)) return false;
+  return true;
+}
+
 // fast.cjs and cut.cjs are separate bundles in one process, and the cut bundle may run the check again: warn once per process.
 const WARNED = Symbol.for('rapido.confKeysWarned');
 
 /** `rapido: rapido.conf:3: unknown key KERNEL_REALEASE (did you mean KERNEL_RELEASE?)`, once per cut, on stderr. */
 export function warnUnknownConfKeys(conf: RapidoConfig, recipeName: string): void {
+  if (!conf.source || allKnown(conf.source.lines.keys(), conf.source.refs)) return; // the warm path: a loop of Set lookups
   const g = globalThis as { [WARNED]?: boolean };
   if (g[WARNED]) return;
   g[WARNED] = true;

@@ -197,6 +197,9 @@ export function imageWriteError(e: unknown, out: string): unknown {
 export function prepareImageDir(out: string): string[] {
   const dir = dirname(out);
   const probe = join(dir, `.${basename(out)}.${process.pid}.tmp`); // the name compose writes: cleaned like it if we die here
+  if (lstatOrUndef(out)?.isDirectory()) {
+    throw new RapidoError('OUT_UNWRITABLE', `cannot write the image ${out}: it is a directory`, { hint: 'set DRACUT_OUT to a file path, e.g. initrds/myinitrd' });
+  }
   try {
     makeDirs(dir);
     // A real create, not access(2): /proc and /sys pass W_OK for root and still refuse files.

@@ -38,7 +38,7 @@ test('DRACUT_OUT on a read-only mount: one line, exit 1, before any layer is bui
   }
 });
 
-test('DRACUT_OUT under /proc and /sys: one line, exit 1 (no hang, no stack trace)', () => {
+test('DRACUT_OUT under /proc and /sys, or a directory: one line, exit 1 (no hang, no stack trace)', () => {
   requireKernel();
   const p = makeProject();
   try {
@@ -47,7 +47,9 @@ test('DRACUT_OUT under /proc and /sys: one line, exit 1 (no hang, no stack trace
       ['/proc/rapido-no-such-dir/myinitrd', /its directory is missing or cannot hold files .*\(ENOENT\)/],
       ['/proc/myinitrd', /\(ENOENT\)/],
       ['/sys/kernel/myinitrd', /\((EACCES|EPERM|ENOENT)\)/],
+      [join(p.dir, 'initrds-dir'), /: it is a directory$/m],
     ] as const) {
+      mkdirSync(join(p.dir, 'initrds-dir'), { recursive: true });
       const conf = p.write('proc.conf', `RAPIDO_STORE="${p.store}"\nDRACUT_OUT="${out}"\n`);
       const r = p.run(['cut', '-B', './r.rapido'], { env: { RAPIDO_CONF: conf } });
       assertOneLineError(r, new RegExp(`^rapido: error: cannot write the image ${out}: `, 'm'));

@@ -71,9 +71,9 @@ export function findRecipe(name: string, conf: RapidoConfig): string {
 
 function isFile(p: string): boolean {
   try {
-    return statSync(p).isFile();
+    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false; // no exception for the common miss: this is on the warm path
   } catch {
-    return false;
+    return false; // ENOTDIR, EACCES
   }
 }
 
