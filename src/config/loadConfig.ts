@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { RapidoError } from '../errors.js';
-import { parseShellConf } from './parseShellConf.js';
+import { parseShellConf, type ConfSource } from './parseShellConf.js';
 
 export interface RapidoConfig {
   /** Absolute path of the rapido.conf read, or undefined when none exists. */
@@ -11,6 +11,8 @@ export interface RapidoConfig {
   baseDir: string;
   /** Values set in rapido.conf. */
   values: Map<string, string>;
+  /** Where rapido.conf set each key, and the names its values expand (absent without a rapido.conf). */
+  source?: ConfSource;
   /** A value from rapido.conf, else from the environment (so `FSTESTS_SRC=... rapido cut` works). */
   get(name: string): string | undefined;
 }
@@ -32,11 +34,13 @@ export function loadConfig(cwd = process.cwd(), env: NodeJS.ProcessEnv = process
     }
   }
   const fromEnv = (name: string) => env[name];
-  const values = text === undefined ? new Map<string, string>() : parseShellConf(text, path, fromEnv);
+  const source: ConfSource = { lines: new Map(), refs: new Set() };
+  const values = text === undefined ? new Map<string, string>() : parseShellConf(text, path, fromEnv, source);
   return {
     path: text === undefined ? undefined : path,
     baseDir: text === undefined ? cwd : resolve(path, '..'),
     values,
+    source: text === undefined ? undefined : source,
     get: (name) => values.get(name) ?? fromEnv(name),
   };
 }

@@ -11,9 +11,18 @@ export type Lookup = (name: string) => string | undefined;
 
 const ASSIGN = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 
-export function parseShellConf(text: string, file: string, fallback: Lookup): Map<string, string> {
+/** Where each key was set (line of its first assignment) and which names the values expand: for the unknown-key warning. */
+export interface ConfSource {
+  lines: Map<string, number>;
+  refs: Set<string>;
+}
+
+export function parseShellConf(text: string, file: string, fallback: Lookup, source?: ConfSource): Map<string, string> {
   const values = new Map<string, string>();
-  const lookup: Lookup = (name) => values.get(name) ?? fallback(name);
+  const lookup: Lookup = (name) => {
+    source?.refs.add(name);
+    return values.get(name) ?? fallback(name);
+  };
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -26,6 +35,7 @@ export function parseShellConf(text: string, file: string, fallback: Lookup): Ma
     }
     const value = parseShellWord(m[2], lookup, `${file}:${i + 1}`);
     values.set(m[1], value);
+    if (source && !source.lines.has(m[1])) source.lines.set(m[1], i + 1);
   }
   return values;
 }

@@ -1,5 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { vmPidDir } from '../config/loadConfig.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
 import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
@@ -9,7 +8,7 @@ import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { nativeDerivation } from '../derivations/nativeDerivation.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
 import {
-  layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, writeStamp, type Stamp, type StampInput, type StampLayer,
+  layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, storeIdentity, writeStamp, type Stamp, type StampInput, type StampLayer,
 } from '../derivations/cutStamp.js';
 import { NATIVE_BUILDER_VERSION, type CutContext } from '../derivations/builders/context.js';
 import type { EntrySet } from '../derivations/builders/entrySet.js';
@@ -18,7 +17,7 @@ import { objectPath } from '../store/objectPath.js';
 import { writeObject } from '../store/writeObject.js';
 import { withBuildLock } from '../store/buildLock.js';
 import { withCutGuard } from '../store/cutGuard.js';
-import { composeImage, CorruptObjectError } from '../runner/composeImage.js';
+import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } from '../runner/composeImage.js';
 import { guestInitPath } from '../runner/guestInitPath.js';
 import { CutStore } from './cutStore.js';
 import type { CutRequest } from './cutRequest.js';
@@ -59,6 +58,8 @@ export async function cutImage(
   prev = readStamp(req.out),
   unchanged = new Set((prev?.layers ?? []).filter(layerInputsUnchanged).map((l) => l.name)),
 ): Promise<CutOutcome> {
+  // DRACUT_OUT must take files before minutes go into building layers; a killed cut's temp images go.
+  prepareImageDir(req.out);
   await initHasher();
   const store = new CutStore(req.store, prev);
   try {
@@ -74,7 +75,12 @@ export async function cutImage(
 }
 
 async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged: Set<string>, store: CutStore, progress: Progress): Promise<CutOutcome> {
-  const ctx = cutContext(req);
+  // Notices (a skipped try-bin) are for a person at a terminal; in scripts and logs they would be noise.
+  const notices: string[] = [];
+  const ctx: CutContext = { ...cutContext(req), notice: (m) => notices.push(m) };
+  const flushNotices = () => {
+    for (const m of notices.splice(0)) if (process.stderr.isTTY) process.stderr.write(`rapido: ${req.recipe.name}: ${m}\n`);
+  };
   const outcomes: LayerOutcome[] = [];
   const cutStartMs = Date.now();
 
@@ -97,10 +103,10 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
     results.push(result);
     const outcome: LayerOutcome = { name: plan.name, builder: builderName(plan), key: result.key, size: result.size, source: result.source, ms: performance.now() - t0 };
     progress.done(outcome);
+    flushNotices();
     outcomes.push(outcome);
   }
 
-  mkdirSync(dirname(req.out), { recursive: true });
   let composed: ReturnType<typeof composeImage> | undefined;
   for (let attempt = 0; !composed; attempt++) {
     try {
@@ -119,25 +125,34 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
       store.discard(results[i].key);
       results[i] = await cutLayer(i, false);
       outcomes[i] = { ...outcomes[i], key: results[i].key, size: results[i].size, source: results[i].source };
+      flushNotices();
     }
   }
   const stampLayers: StampLayer[] = plans.map((plan, i) => {
     const r = results[i];
     const memo = r.memo instanceof LayerMemo ? r.memo.toJSON() : r.memo;
-    return { name: plan.name, key: r.key, size: r.size, digest: r.digest, request: requests[i], inputs: r.inputs, racy: r.racy, memo };
+    // The object as composed: the next no-op check notices it removed (gc, a wiped store) or replaced.
+    const obj = objectPath(store.dir, r.key);
+    const objSt = lstatOrNull(obj);
+    const object: StampLayer['object'] = [obj, objSt ? statSig(objSt) : 'missing'];
+    return { name: plan.name, key: r.key, size: r.size, digest: r.digest, request: requests[i], inputs: r.inputs, racy: r.racy, memo, object };
   });
   const stamp: Stamp = {
     version: STAMP_VERSION,
     request: req.key,
     recipe: req.recipe.name,
     layers: stampLayers,
-    image: statSig(lstatOrNull(req.out)!),
+    store: { path: store.dir.dir, id: storeIdentity(store.dir.dir) ?? 'missing' },
     current: composed.current,
     spare: composed.spare,
     vm: vmResources(req),
     kernel: { release: req.kernel.release, image: req.kernel.image },
   };
-  writeStamp(req.out, stamp);
+  try {
+    writeStamp(req.out, stamp);
+  } catch (e) {
+    throw imageWriteError(e, req.out);
+  }
   const at = Date.now();
   await store.finish(
     {

@@ -6,6 +6,7 @@ import { findRecipe } from '../derivations/recipe/findRecipe.js';
 import { parseRecipe, type Recipe } from '../derivations/recipe/parseRecipe.js';
 import { STAMP_VERSION } from '../derivations/cutStamp.js';
 import { resolve } from 'node:path';
+import { warnUnknownConfKeys } from './confWarnings.js';
 
 /**
  * Everything a cut is decided by, apart from file contents. Cheap to build
@@ -26,10 +27,18 @@ export interface CutRequest {
 
 const DEFAULT_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
-export function cutRequest(recipeName: string, post: PostStep[], env: NodeJS.ProcessEnv = process.env): CutRequest {
+export function cutRequest(
+  recipeName: string,
+  post: PostStep[],
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { warnUnknownKeys?: boolean } = {},
+): CutRequest {
   const conf = loadConfig(process.cwd(), env);
+  // Before anything can fail on the value a misspelled key did not set (a kernel, a recipe directory, a ${VAR}).
+  if (opts.warnUnknownKeys) warnUnknownConfKeys(conf, recipeName);
+  const recipePath = findRecipe(recipeName, conf);
   const kernel = resolveKernel(conf);
-  const recipe = parseRecipe(recipeName, findRecipe(recipeName, conf), conf);
+  const recipe = parseRecipe(recipeName, recipePath, conf);
   const epoch = Number(env.SOURCE_DATE_EPOCH ?? 0) || 0;
   const searchPath = [...new Set([...(env.PATH ?? '').split(':').filter((p) => p.startsWith('/')), ...DEFAULT_PATH])];
   const absPost = post.map((p) => (p.kind === 'file' ? { kind: 'file' as const, path: resolve(p.path) } : p));

@@ -11,7 +11,7 @@ export interface NoopCheck {
 
 /** Everything the warm path needs to decide "nothing changed": text parsing and lstat, no hashing, no database. */
 export function checkCut(name: string, post: PostStep[]): NoopCheck {
-  const req = cutRequest(name, post);
+  const req = cutRequest(name, post, process.env, { warnUnknownKeys: true });
   const prev = readStamp(req.out);
   return { req, prev, freshness: checkStamp(prev, req.key, req.out) };
 }

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { currentSig, lstatOrNull, statSig, type StatSig } from './hostInputs.js';
 
@@ -13,7 +13,7 @@ export type StampInput = [path: string, sig: StatSig | null, digest?: string];
  * no database, no hashing and no builder loaded. It is a cache: a missing or
  * unreadable stamp only means the slow path runs.
  */
-export const STAMP_VERSION = 3;
+export const STAMP_VERSION = 4;
 /** Git's racy-clean rule: a file modified this close to the stamp may change again within the same timestamp. */
 export const RACY_WINDOW_MS = 1000;
 
@@ -30,6 +30,8 @@ export interface StampLayer {
   racy: boolean;
   /** Builder results carried to the next cut (see layerMemo.ts). */
   memo?: Record<string, { key: string; value: unknown }>;
+  /** The layer's store object and its stat signature: a removed or replaced object shows in lstat. */
+  object: [path: string, sig: StatSig];
 }
 
 export interface ImageLayout {
@@ -37,6 +39,8 @@ export interface ImageLayout {
   ino: string;
   size: number;
   keys: string[];
+  /** Full stat signature of that file when written: any later write moves its mtime or ctime, so its bytes are no longer trusted. */
+  sig: StatSig;
 }
 
 export interface Stamp {
@@ -44,8 +48,9 @@ export interface Stamp {
   request: string;
   recipe: string;
   layers: StampLayer[];
-  /** Stat signature of the composed image. */
-  image: StatSig;
+  /** The store the layers were found in: its path and the identity (dev:ino) of its objects/ directory. */
+  store: { path: string; id: string };
+  /** The composed image; its `sig` is checked by the no-op path. */
   current: ImageLayout;
   /** The previous image, kept as the spare that the next compose rewrites in place. */
   spare?: ImageLayout;
@@ -69,8 +74,13 @@ export function readStamp(out: string): Stamp | undefined {
 export function writeStamp(out: string, stamp: Stamp): void {
   const path = stampPathFor(out);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(stamp));
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, JSON.stringify(stamp));
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** True when every recorded input of the layer still has its signature. */
@@ -82,6 +92,18 @@ export function layerInputsUnchanged(layer: StampLayer): boolean {
   return true;
 }
 
+/** A store's identity: its objects/ directory's dev:ino (a store removed and created again gets a new one). */
+export function storeIdentity(storePath: string): string | null {
+  const st = lstatOrNull(join(storePath, 'objects'));
+  return st?.isDirectory() ? `${st.dev}:${st.ino}` : null;
+}
+
+/** True when the path is still the very file a layout or object was recorded from (no write, no replacement). */
+export function sigHolds(path: string, sig: StatSig): boolean {
+  const st = lstatOrNull(path);
+  return st !== null && st.isFile() && statSig(st) === sig;
+}
+
 export interface Freshness {
   /** Nothing changed: same request, image untouched, every layer's inputs unchanged. */
   fresh: boolean;
@@ -89,12 +111,21 @@ export interface Freshness {
   unchanged: Set<string>;
 }
 
-/** Checks every layer (not just up to the first change): the slow path reuses the answers. */
+/**
+ * Checks every layer (not just up to the first change): the slow path reuses
+ * the answers. Fresh also needs the image to be the very file the stamp
+ * describes (a write moves its mtime/ctime) and the store to still hold each
+ * layer's object, unchanged, in the same store: all from lstat.
+ */
 export function checkStamp(stamp: Stamp | undefined, request: string, out: string): Freshness {
   const unchanged = new Set<string>();
   if (!stamp) return { fresh: false, unchanged };
   for (const l of stamp.layers) if (layerInputsUnchanged(l)) unchanged.add(l.name);
-  const img = lstatOrNull(out);
-  const fresh = stamp.request === request && img !== null && statSig(img) === stamp.image && unchanged.size === stamp.layers.length;
+  const fresh =
+    stamp.request === request &&
+    unchanged.size === stamp.layers.length &&
+    sigHolds(out, stamp.current.sig) &&
+    storeIdentity(stamp.store.path) === stamp.store.id &&
+    stamp.layers.every((l) => sigHolds(l.object[0], l.object[1]));
   return { fresh, unchanged };
 }

@@ -1,11 +1,13 @@
 import {
-  closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync,
-  readSync, renameSync, unlinkSync, writeSync,
+  closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
+  readlinkSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RapidoError } from '../errors.js';
 import { createDigest } from '../store/digest.js';
-import type { ImageLayout } from '../derivations/cutStamp.js';
+import { isProcessAlive } from '../store/processAlive.js';
+import { sigHolds, type ImageLayout } from '../derivations/cutStamp.js';
+import { statSig } from '../derivations/hostInputs.js';
 
 export interface ComposeLayer {
   key: string;
@@ -50,17 +52,17 @@ export function composeImage(
   const keys = layers.map((l) => l.key);
   const total = layers.reduce((n, l) => n + l.size, 0);
   const outSt = lstatOrUndef(out);
-  const currentValid = prev.current && outSt && matches(prev.current, outSt);
+  // The image is trusted only if it is the very file the stamp describes, unwritten since: a flipped byte moves its mtime/ctime.
+  const currentValid = prev.current !== undefined && outSt !== undefined && matches(prev.current, out);
 
   if (currentValid && sameKeys(prev.current!.keys, keys)) {
     return { current: prev.current!, spare: prev.spare, written: 0 };
   }
 
   const sparePath = join(dirname(out), `.${basename(out)}.spare`);
-  const spareSt = lstatOrUndef(sparePath);
   let target: string;
   let written = 0;
-  const spareUsable = prev.spare && spareSt && matches(prev.spare, spareSt) && !openByVm(sparePath, vmPidDir);
+  const spareUsable = prev.spare !== undefined && matches(prev.spare, sparePath) && !openByVm(sparePath, vmPidDir);
   const prefix = spareUsable ? commonPrefix(prev.spare!.keys, keys) : 0;
   if (spareUsable && prefix > 0) {
     target = sparePath;
@@ -76,12 +78,17 @@ export function composeImage(
     } catch (e) {
       closeSync(fd);
       try { unlinkSync(sparePath); } catch { /* gone */ } // half-rewritten: its recorded layout no longer holds
-      throw mapWriteError(e, out);
+      throw imageWriteError(e, out);
     }
     closeSync(fd);
   } else {
     target = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
-    const fd = openSync(target, 'w', 0o644);
+    let fd: number;
+    try {
+      fd = openSync(target, 'w', 0o644);
+    } catch (e) {
+      throw imageWriteError(e, out);
+    }
     try {
       let offset = 0;
       for (const l of layers) {
@@ -92,28 +99,39 @@ export function composeImage(
     } catch (e) {
       closeSync(fd);
       try { unlinkSync(target); } catch { /* already gone */ }
-      throw mapWriteError(e, out);
+      throw imageWriteError(e, out);
     }
     closeSync(fd);
   }
 
   // Swap: the old image becomes the spare; `out` always names a complete image.
   let newSpare: ImageLayout | undefined;
-  if (outSt) {
-    const hold = join(dirname(out), `.${basename(out)}.${process.pid}.old`);
-    try { unlinkSync(hold); } catch { /* none */ }
-    linkSync(out, hold);
-    renameSync(target, out);
-    renameSync(hold, sparePath);
-    newSpare = currentValid ? prev.current : undefined;
-  } else {
-    renameSync(target, out);
+  try {
+    if (outSt) {
+      const hold = join(dirname(out), `.${basename(out)}.${process.pid}.old`);
+      try { unlinkSync(hold); } catch { /* none */ }
+      linkSync(out, hold);
+      renameSync(target, out);
+      renameSync(hold, sparePath);
+      // An image that was not what its stamp said (written to behind our back) is kept as the spare but never trusted.
+      // Its signature is taken now: link and rename moved its ctime.
+      newSpare = currentValid ? layoutOf(sparePath, prev.current!.keys, prev.current!.size) : undefined;
+    } else {
+      renameSync(target, out);
+    }
+  } catch (e) {
+    throw imageWriteError(e, out);
   }
-  const st = lstatSync(out, { bigint: true });
-  if (Number(st.size) !== total) {
-    throw new RapidoError('COMPOSE_FAILED', `composed image ${out} has ${st.size} bytes, expected ${total}`, { hint: 'run the cut again' });
+  return { current: layoutOf(out, keys, total), spare: newSpare, written };
+}
+
+/** The layout a file now holds, with its stat signature; the size must be what the layers add up to. */
+function layoutOf(path: string, keys: string[], total: number): ImageLayout {
+  const big = lstatSync(path, { bigint: true });
+  if (Number(big.size) !== total) {
+    throw new RapidoError('COMPOSE_FAILED', `composed image ${path} has ${big.size} bytes, expected ${total}`, { hint: 'run the cut again' });
   }
-  return { current: { ino: String(st.ino), size: total, keys }, spare: newSpare, written };
+  return { ino: String(big.ino), size: total, keys, sig: statSig(lstatSync(path)) };
 }
 
 function appendFile(fd: number, layer: ComposeLayer, offset: number): number {
@@ -144,11 +162,102 @@ function appendFile(fd: number, layer: ComposeLayer, offset: number): number {
   return done;
 }
 
-function mapWriteError(e: unknown, out: string): unknown {
+const WHY: Record<string, string> = {
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'its directory is missing or cannot hold files (e.g. under /proc)',
+  ENOTDIR: 'a path component is not a directory',
+  EISDIR: 'it is a directory',
+  EEXIST: 'a file is in the way of its directory',
+  EINVAL: 'the filesystem refuses it',
+  EXDEV: 'the filesystem refuses it',
+};
+
+/** A failure to write the image or its stamp, as one line: a full disk, or DRACUT_OUT where no file can be written. */
+export function imageWriteError(e: unknown, out: string): unknown {
+  if (e instanceof RapidoError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new RapidoError('DISK_FULL', `no space left writing ${out}`, { hint: 'free space, or run rapido-store gc', cause: e });
-  if (code === 'EACCES' || code === 'EROFS') return new RapidoError('OUT_UNWRITABLE', `cannot write ${out}`, { hint: 'set DRACUT_OUT in rapido.conf to a writable path', cause: e });
+  if (code && code in WHY) {
+    return new RapidoError('OUT_UNWRITABLE', `cannot write the image ${out}: ${WHY[code]} (${code})`, {
+      hint: 'set DRACUT_OUT in rapido.conf to a path on a writable filesystem',
+      cause: e,
+    });
+  }
   return e;
+}
+
+/**
+ * Before any layer is built: the image's directory exists and takes files
+ * (a read-only mount, or a path under /proc or /sys, fails here in one line
+ * rather than after minutes of building), and temp images a killed cut left
+ * there are removed.
+ */
+export function prepareImageDir(out: string): string[] {
+  const dir = dirname(out);
+  const probe = join(dir, `.${basename(out)}.${process.pid}.tmp`); // the name compose writes: cleaned like it if we die here
+  if (lstatOrUndef(out)?.isDirectory()) {
+    throw new RapidoError('OUT_UNWRITABLE', `cannot write the image ${out}: it is a directory`, { hint: 'set DRACUT_OUT to a file path, e.g. initrds/myinitrd' });
+  }
+  try {
+    makeDirs(dir);
+    // A real create, not access(2): /proc and /sys pass W_OK for root and still refuse files.
+    closeSync(openSync(probe, 'w', 0o644));
+    unlinkSync(probe);
+  } catch (e) {
+    throw imageWriteError(e, out);
+  }
+  return removeAbandonedTemps(out);
+}
+
+/** mkdir -p, one level at a time: Node's recursive mkdir spins forever on a missing dir under /proc (ENOENT from mkdir). */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    const st = lstatOrUndef(d);
+    if (st?.isDirectory() || (st?.isSymbolicLink() && isDirFollowing(d))) break;
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) mkdirSync(d); // EEXIST (a file in the way), ENOENT, EROFS... go to the caller
+}
+
+function isDirFollowing(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A cut killed while composing (SIGINT, SIGKILL) leaves `.NAME.<pid>.tmp`
+ * (up to the image's size), `.NAME.<pid>.old` or the stamp's
+ * `.NAME.rapido.json.<pid>.tmp`. Those whose pid is no longer alive are
+ * removed; a live cut's are left alone, as in the store's tmp/.
+ */
+export function removeAbandonedTemps(out: string): string[] {
+  const dir = dirname(out);
+  const base = basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^\\.${base}(?:\\.rapido\\.json)?\\.(\\d+)\\.(?:tmp|old)$`);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = re.exec(name);
+    if (!m || isProcessAlive(Number(m[1]))) continue;
+    const p = join(dir, name);
+    try {
+      rmSync(p, { force: true });
+      removed.push(p);
+    } catch { /* e.g. read-only: the cut reports that itself */ }
+  }
+  return removed;
 }
 
 function lstatOrUndef(p: string) {
@@ -159,8 +268,8 @@ function lstatOrUndef(p: string) {
   }
 }
 
-function matches(layout: ImageLayout, st: { ino: bigint; size: bigint }): boolean {
-  return layout.ino === String(st.ino) && layout.size === Number(st.size);
+function matches(layout: ImageLayout, path: string): boolean {
+  return typeof layout.sig === 'string' && sigHolds(path, layout.sig);
 }
 
 function sameKeys(a: string[], b: string[]): boolean {

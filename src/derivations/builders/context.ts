@@ -14,6 +14,8 @@ export interface CutContext {
   searchPath: string[];
   /** The guest init script installed at /rapido-init. */
   guestInit: string;
+  /** Something the user may want to know that is not an error (e.g. a try-bin that was skipped); the cut decides where it goes. */
+  notice?: (message: string) => void;
 }
 
 /** Bumped whenever a builder's output for the same inputs changes: part of every layer key. */

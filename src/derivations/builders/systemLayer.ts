@@ -17,10 +17,14 @@ const TOP_LEVEL_LINKS = ['/bin', '/sbin', '/lib', '/lib64'];
 export function collectSystemLayer(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): EntrySet {
   const set = new EntrySet(inputs);
   const wanted: string[] = [];
-  const want = (name: string, optional: boolean, where: string) => {
+  const skipped: string[] = [];
+  const want = (name: string, optional: boolean, where: string, quiet = false) => {
     const found = findBinary(name, ctx.searchPath, inputs);
     if (!found) {
-      if (optional) return;
+      if (optional) {
+        if (!quiet) skipped.push(name);
+        return;
+      }
       throw new RapidoError('BIN_NOT_FOUND', `${where}: '${name}' not found${name.includes('/') ? '' : ' on PATH'}`, {
         hint: `install the package that provides it, give its full path, or use try-bin`,
       });
@@ -30,11 +34,12 @@ export function collectSystemLayer(plan: LayerPlan, ctx: CutContext, inputs: Hos
     else wanted.push(found);
   };
   for (const p of INIT_TOOLS.required) want(p, false, 'rapido init');
-  for (const p of INIT_TOOLS.optional) want(p, true, 'rapido init');
+  for (const p of INIT_TOOLS.optional) want(p, true, 'rapido init', true);
   for (const d of plan.directives) {
     if (d.kind !== 'bin' && d.kind !== 'try-bin') continue;
     for (const a of d.args) want(a, d.kind === 'try-bin', `${d.file}:${d.line}`);
   }
+  if (skipped.length) ctx.notice?.(`try-bin skipped, not found: ${[...new Set(skipped)].join(' ')}`);
   for (const dir of TOP_LEVEL_LINKS) {
     if (inputs.lstat(dir)?.isSymbolicLink()) set.mirrorHostPath(dir);
   }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RapidoError } from '../../errors.js';
@@ -27,20 +27,54 @@ export function recipeDirs(conf: RapidoConfig): string[] {
   return [...new Set(dirs)];
 }
 
-/** NAME is a recipe name, or a path to a manifest file. */
+/** A recipe name: a file name without its suffix, never a path (no `/`, no `..`, no leading dot). */
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
+
+/**
+ * NAME is a recipe name, resolved only to `NAME.rapido` inside the recipe
+ * directories, or an explicit path (it has a `/`, or ends in `.rapido`) to a
+ * `.rapido` file. Anything else is refused before any file is read, so a
+ * name like `../../etc/passwd` never gets a file parsed (and its content
+ * echoed in a syntax error).
+ */
 export function findRecipe(name: string, conf: RapidoConfig): string {
   if (name.includes('/') || name.endsWith(RECIPE_SUFFIX)) {
-    const p = resolve(name);
-    if (existsSync(p)) return p;
+    if (name.endsWith(RECIPE_SUFFIX)) {
+      const p = resolve(name);
+      if (isFile(p)) return p;
+      if (name.includes('/')) {
+        throw new RapidoError('RECIPE_NOT_FOUND', `no recipe file ${name}`, {
+          hint: existsSync(p) ? 'it exists but is not a regular file' : 'check the path; rapido list shows the recipes by name',
+        });
+      }
+    } else {
+      throw new RapidoError('RECIPE_BAD_NAME', `'${name}' is not a recipe: a path must name a ${RECIPE_SUFFIX} file`, {
+        hint: `give a recipe name (rapido list shows them) or a path to a NAME${RECIPE_SUFFIX} file`,
+      });
+    }
+  }
+  const bare = name.endsWith(RECIPE_SUFFIX) ? name.slice(0, -RECIPE_SUFFIX.length) : name;
+  if (!NAME_RE.test(bare) || bare.includes('..')) {
+    throw new RapidoError('RECIPE_BAD_NAME', `${JSON.stringify(name)} is not a recipe name`, {
+      hint: `a recipe name is the file name of a NAME${RECIPE_SUFFIX} in a recipe directory (rapido list shows them)`,
+    });
   }
   for (const d of recipeDirs(conf)) {
-    const p = join(d, name + RECIPE_SUFFIX);
-    if (existsSync(p)) return p;
+    const p = join(d, bare + RECIPE_SUFFIX);
+    if (isFile(p)) return p;
   }
   const known = listRecipeFiles(conf).map((r) => r.name);
   throw new RapidoError('RECIPE_NOT_FOUND', `no recipe named '${name}'`, {
     hint: known.length ? `known recipes: ${known.join(', ')} (rapido list)` : 'no recipes found; see README',
   });
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false; // no exception for the common miss: this is on the warm path
+  } catch {
+    return false; // ENOTDIR, EACCES
+  }
 }
 
 export function listRecipeFiles(conf: RapidoConfig): { name: string; path: string }[] {

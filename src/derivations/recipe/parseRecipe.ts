@@ -58,8 +58,10 @@ function parseFile(path: string, conf: RapidoConfig, recipe: Recipe, stack: stri
     const sp = raw.search(/\s/);
     const word = sp < 0 ? raw : raw.slice(0, sp);
     const rest = sp < 0 ? '' : raw.slice(sp + 1).trim();
-    if (!(word in DIRECTIVES)) {
-      throw new RapidoError('RECIPE_SYNTAX', `${where}: unknown directive '${word}'`, {
+    if (!Object.hasOwn(DIRECTIVES, word)) {
+      // Echo only what looks like a mistyped directive: never a line of some other file an include named.
+      const what = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(word) ? `unknown directive '${word}'` : 'not a recipe line (a line starts with a directive)';
+      throw new RapidoError('RECIPE_SYNTAX', `${where}: ${what}`, {
         hint: `directives: ${Object.keys(DIRECTIVES).join(', ')}`,
       });
     }
