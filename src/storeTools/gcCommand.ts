@@ -49,13 +49,14 @@ export async function gcCommand(a: GcArgs): Promise<number> {
     afterUnlink: killHook(),
     beforeRemove: pauseHook(),
   };
+  const waitMs = a.wait === undefined ? DEFAULT_GC_WAIT_MS : parseDuration(a.wait, '--wait');
   const dir = storeDir(loadConfig());
   const say = (s: string) => process.stderr.write(`rapido-store: ${s}\n`);
   // Lock before opening: opening ingests the journal, which must include every cut that finished.
   const lock = a.dryRun
     ? undefined
     : await acquireGcLock(openStoreDir(dir), {
-        timeoutMs: a.wait === undefined ? DEFAULT_GC_WAIT_MS : parseDuration(a.wait, '--wait'),
+        timeoutMs: waitMs,
         onWaitGc: (o) => say(`waiting for another gc${o ? ` (pid ${o.pid})` : ''} to finish`),
         onWaitCuts: (cuts) => say(`waiting for ${plural(cuts.length, 'running cut')} to finish (pid ${cuts.map((c) => c.pid).join(', ')})`),
       });
