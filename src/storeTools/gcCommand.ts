@@ -4,6 +4,7 @@ import { runGc, type GcItem, type GcReport } from '../store/gc.js';
 import { openStore } from '../store/openStore.js';
 import { ageText } from '../store/roots.js';
 import { openStoreDir } from '../store/storeDir.js';
+import { printNotes } from './notes.js';
 import { formatBytes, formatDuration, parseDuration, parseSize, plural } from './units.js';
 
 export interface GcArgs {
@@ -62,8 +63,10 @@ export async function gcCommand(a: GcArgs): Promise<number> {
       });
   let report: GcReport;
   try {
-    const store = openStore(dir);
+    // A dry run only reads: it works on a read-only store too.
+    const store = openStore(dir, { reading: a.dryRun });
     try {
+      printNotes(store);
       report = runGc(store, opts);
     } finally {
       await store.close();
