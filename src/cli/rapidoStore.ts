@@ -47,8 +47,10 @@ async function main(argv: string[]): Promise<void> {
     .example('$0 export -o - --sign me.key fstests-btrfs | ssh box rapido-store import -', 'share built layers')
     .epilogue('Every command takes --help. The store layout is described in store-layout.md.')
     .fail((msg, err) => {
-      // Thrown, not printed: yargs would otherwise go on to run the handler.
-      throw err ?? new RapidoError('USAGE', msg, { hint: 'rapido-store --help lists commands; rapido-store COMMAND --help its options', exitCode: 2 });
+      // Thrown, not printed: yargs would otherwise go on to run the handler. yargs' own parse
+      // errors (YError: "Not enough arguments following: grace") are usage errors too.
+      if (err && err.name !== 'YError') throw err;
+      throw new RapidoError('USAGE', msg ?? err?.message, { hint: 'rapido-store --help lists commands; rapido-store COMMAND --help its options', exitCode: 2 });
     })
     .help()
     .wrap(Math.min(120, process.stdout.columns || 110))

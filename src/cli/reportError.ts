@@ -1,19 +1,19 @@
-import { isRapidoError } from '../errors.js';
+import { isRapidoError, type RapidoError } from '../errors.js';
+import { diskFullError, isDiskFull } from '../store/diskFull.js';
 
 /** The one place errors become text and an exit code. */
 export function reportError(e: unknown, prog = 'rapido'): void {
-  if (isRapidoError(e)) {
-    process.stderr.write(`${prog}: error: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
-    if (process.env.RAPIDO_DEBUG && e.cause) process.stderr.write(`  cause: ${String((e.cause as Error).stack ?? e.cause)}\n`);
-    process.exitCode = e.exitCode;
+  // A full disk is one message wherever it struck (Node's ENOSPC from write(2) carries no path, LMDB's no code name).
+  const err: unknown = !isRapidoError(e) && isDiskFull(e) ? diskFullError(e) : e;
+  if (isRapidoError(err)) {
+    const r: RapidoError = err;
+    process.stderr.write(`${prog}: error: ${r.message}\n`);
+    if (r.hint) process.stderr.write(`  hint: ${r.hint}\n`);
+    if (process.env.RAPIDO_DEBUG && r.cause) process.stderr.write(`  cause: ${String((r.cause as Error).stack ?? r.cause)}\n`);
+    process.exitCode = r.exitCode;
     return;
   }
-  const err = e as NodeJS.ErrnoException;
-  if (err?.code === 'ENOSPC') {
-    process.stderr.write(`${prog}: error: no space left on device (${err.path ?? ''})\n  hint: free disk space, or run rapido-store gc\n`);
-  } else {
-    process.stderr.write(`${prog}: internal error: ${err?.stack ?? String(e)}\n  hint: please report this with the command you ran (set RAPIDO_DEBUG=1 for details)\n`);
-  }
+  const x = err as Error | undefined;
+  process.stderr.write(`${prog}: internal error: ${x?.stack ?? String(err)}\n  hint: please report this with the command you ran (set RAPIDO_DEBUG=1 for details)\n`);
   process.exitCode = 70;
 }

@@ -28,8 +28,9 @@ export class CutStore {
   /** Layer objects whose size and digest this cut knows without LMDB: the stamp's and those built now. */
   private readonly expected = new Map<string, { size: number; digest: string }>();
 
-  constructor(path: string, prev: Stamp | undefined) {
-    this.dir = openStoreDir(path);
+  /** `reading`: why/audit only read; a store they cannot write is opened read-only. */
+  constructor(path: string, prev: Stamp | undefined, private readonly access: { reading?: boolean } = {}) {
+    this.dir = openStoreDir(path, access);
     cleanTmp(this.dir);
     for (const l of prev?.layers ?? []) {
       for (const [p, sig, d] of l.inputs) if (d) this.known.set(p, [sig, d]);
@@ -44,7 +45,7 @@ export class CutStore {
   async open(): Promise<Store> {
     if (!this.db) {
       this.mod = await import('../store/index.js');
-      this.db = this.mod.openStore(this.dir.dir);
+      this.db = this.mod.openStore(this.dir.dir, { ...this.access, readOnly: this.dir.readOnly });
       for (const rec of this.pending.splice(0)) this.mod.putLayer(this.db, rec);
     }
     return this.db;

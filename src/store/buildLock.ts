@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RapidoError } from '../errors.js';
+import { withDiskFull } from './diskFull.js';
 import type { StoreDir } from './storeDir.js';
 import { isProcessAlive, processStartTime } from './processAlive.js';
 
@@ -70,7 +71,11 @@ export function isStaleLock(owner: LockOwner | null, mtimeMs: number, now = Date
   return !isProcessAlive(owner.pid, owner.startTime);
 }
 
-function tryCreate(file: string, raw: string): boolean {
+function tryCreate(store: StoreDir, file: string, raw: string): boolean {
+  return withDiskFull('a lock file', store.dir, () => create(file, raw));
+}
+
+function create(file: string, raw: string): boolean {
   let fd: number;
   try {
     fd = fs.openSync(file, 'wx', 0o644); // O_CREAT|O_EXCL: exactly one creator wins
@@ -79,7 +84,7 @@ function tryCreate(file: string, raw: string): boolean {
     if (code === 'EEXIST') return false;
     if (code === 'ENOENT') {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      return tryCreate(file, raw);
+      return create(file, raw);
     }
     throw e;
   }
@@ -154,7 +159,7 @@ export async function acquireLock(store: StoreDir, key: string, opts: BuildLockO
   let raw: string;
   for (;;) {
     raw = JSON.stringify({ ...me, at: Date.now() } satisfies LockOwner) + '\n';
-    if (tryCreate(file, raw)) break;
+    if (tryCreate(store, file, raw)) break;
     const seen = readLock(file);
     if (seen === 'gone') continue; // released between our attempts: retry at once
     if (isStaleLock(seen.owner, seen.mtimeMs)) {

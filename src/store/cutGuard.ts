@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RapidoError } from '../errors.js';
+import { withDiskFull } from './diskFull.js';
 import { acquireLock, isStaleLock, lockPath, readLock, type HeldLock, type LockOwner } from './buildLock.js';
 import { isProcessAlive, processStartTime } from './processAlive.js';
 import type { StoreDir } from './storeDir.js';
@@ -64,20 +65,25 @@ function liveGc(store: StoreDir): LockOwner | null | undefined {
 function createMarker(store: StoreDir, what: string): string {
   const file = path.join(store.paths.locks, `cut.${process.pid}.${uniqueSuffix()}`);
   const body: CutMarker = { pid: process.pid, startTime: processStartTime(), at: Date.now(), what };
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'wx', 0o644);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    fs.mkdirSync(store.paths.locks, { recursive: true });
-    fd = fs.openSync(file, 'wx', 0o644);
-  }
-  try {
-    fs.writeSync(fd, JSON.stringify(body) + '\n');
-  } finally {
-    fs.closeSync(fd);
-  }
-  return file;
+  return withDiskFull('a cut marker', store.dir, () => {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'wx', 0o644);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fs.mkdirSync(store.paths.locks, { recursive: true });
+      fd = fs.openSync(file, 'wx', 0o644);
+    }
+    try {
+      fs.writeSync(fd, JSON.stringify(body) + '\n');
+    } catch (e) {
+      fs.rmSync(file, { force: true }); // an empty marker would hold off gc for a few seconds for nothing
+      throw e;
+    } finally {
+      fs.closeSync(fd);
+    }
+    return file;
+  });
 }
 
 /**

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { appendCut, listCuts, type CutRecord } from './cutHistory.js';
+import { withDiskFull } from './diskFull.js';
+import { scanObjects } from './objectScan.js';
 import { getLayer, putLayer, touchLayers, type LayerRecord } from './layerIndex.js';
 import type { Store } from './openStore.js';
 import { storeTransaction } from './storeTransaction.js';
@@ -27,19 +29,25 @@ const NAME_RE = /^\d{15}\.\d+\.[0-9a-f]+\.json$/;
 export function appendJournal(store: StoreDir, entry: JournalEntry): void {
   const name = `${String(entry.at).padStart(15, '0')}.${process.pid}.${uniqueSuffix()}.json`;
   const tmp = path.join(store.paths.tmp, `journal.${process.pid}.${name}`);
-  fs.writeFileSync(tmp, JSON.stringify(entry));
-  fs.renameSync(tmp, path.join(store.paths.journal, name));
+  withDiskFull('the journal', store.dir, () => {
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(entry));
+      fs.renameSync(tmp, path.join(store.paths.journal, name));
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+  });
 }
 
-/** Moves journal entries into LMDB; safe to run concurrently and again after a crash (idempotent). */
-export function ingestJournal(store: Store): number {
+/** The journal entries waiting to be ingested, oldest first, with their file names; unreadable ones are skipped. */
+export function readJournal(store: StoreDir): { names: string[]; entries: JournalEntry[] } {
   let names: string[];
   try {
     names = fs.readdirSync(store.paths.journal).filter((n) => NAME_RE.test(n)).sort();
   } catch {
-    return 0;
+    return { names: [], entries: [] };
   }
-  if (names.length === 0) return 0;
   const entries: JournalEntry[] = [];
   for (const n of names) {
     try {
@@ -48,6 +56,22 @@ export function ingestJournal(store: Store): number {
       /* taken by a concurrent ingest, or unreadable: nothing to import */
     }
   }
+  return { names, entries };
+}
+
+/** Layer objects whose record is not in the journal either: what a missing index would lose. */
+export function objectsNotInJournal(store: StoreDir): number {
+  const journaled = new Set(readJournal(store).entries.flatMap((e) => e.layers.map((l) => l.key)));
+  return scanObjects(store).filter((f) => f.key && !journaled.has(f.key)).length;
+}
+
+/**
+ * Moves journal entries into LMDB; safe to run concurrently and again after a crash (idempotent).
+ * A full disk throws DISK_FULL and leaves the entries for the next open.
+ */
+export function ingestJournal(store: Store): number {
+  const { names, entries } = readJournal(store);
+  if (names.length === 0) return 0;
   storeTransaction(store, () => {
     for (const e of entries) {
       for (const rec of e.layers) if (!getLayer(store, rec.key)) putLayer(store, rec);

@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { RapidoError } from '../errors.js';
+import { RapidoError, isRapidoError } from '../errors.js';
+import { dataFilePath, dbCorruptError, inspectDataFile } from './dbCheck.js';
+import { diskFullError, endLmdbErrorLine, freeBytes, isDiskFull } from './diskFull.js';
 import type { CutRecord } from './cutHistory.js';
 import type { LayerRecord } from './layerIndex.js';
 import type { ManifestVariant } from './manifests.js';
 import type { StatEntry } from './statCache.js';
 import { flushStatCache } from './statCache.js';
-import { openStoreDir, unwritable, type StoreDir } from './storeDir.js';
-import { ingestJournal } from './journal.js';
+import { openStoreDir, storePaths, unwritable, type StoreDir } from './storeDir.js';
+import { ingestJournal, objectsNotInJournal, readJournal } from './journal.js';
 
 export { storePaths, assertWritable } from './storeDir.js';
 export type { StorePaths } from './storeDir.js';
@@ -29,19 +31,61 @@ export interface StoreDbs {
 export interface Store extends StoreDir {
   readonly env: RootDatabase;
   readonly db: StoreDbs;
+  /** What a reading open had to give up (opened read-only, journal not ingested), for the command to show. */
+  readonly notes: string[];
   /** Flushes pending stat-cache entries, then closes LMDB. Idempotent. */
   close(): Promise<void>;
 }
 
 export interface OpenStoreOptions {
   readOnly?: boolean;
+  /**
+   * For commands that only read (ls, info, verify, ...): a store that is not
+   * writable (a read-only mount, another user's) is opened read-only, and a
+   * journal that a full disk keeps out of the index is left for later. Both
+   * are said in store.notes instead of failing the command.
+   */
+  reading?: boolean;
+  /** Create a fresh index even though objects/ holds layers it will not know (rebuildIndex only). */
+  rebuild?: boolean;
 }
 
+/** LMDB creates its lock file by mapping it: on a full disk that is a SIGBUS, not an error. */
+const MIN_FREE_TO_CREATE = 1 << 20;
 
-
+function journalNote(store: StoreDir, why: string): string {
+  const n = readJournal(store).entries.length;
+  return n ? `${n} journal ${n === 1 ? 'entry' : 'entries'} of recent cuts ${why}: the layers and cuts ${n === 1 ? 'it records are' : 'they record are'} not in the index yet` : '';
+}
 
 export function openStore(dir: string, opts: OpenStoreOptions = {}): Store {
-  const readOnly = opts.readOnly === true;
+  if (opts.reading && !opts.readOnly) {
+    try {
+      return openIndex(dir, false, true, false);
+    } catch (e) {
+      // Not writable, but there is a store to read: a shared or read-only mounted one.
+      if (!(isRapidoError(e) && e.code === 'STORE_UNWRITABLE' && fs.existsSync(path.join(storePaths(dir).db, 'data.mdb')))) throw e;
+      return openIndex(dir, true, true, false);
+    }
+  }
+  return openIndex(dir, opts.readOnly === true, opts.reading === true, opts.rebuild === true);
+}
+
+/**
+ * A missing index with layer objects beside it was lost (deleted, or the
+ * disk replaced): a fresh empty one would make every object an orphan for
+ * gc to delete. Objects whose records wait in the journal are not lost.
+ */
+function assertNothingToLose(store: StoreDir): void {
+  const lost = objectsNotInJournal(store);
+  if (lost === 0) return;
+  throw new RapidoError(
+    'STORE_DB_MISSING',
+    `the store index ${dataFilePath(store.paths.db)} is missing, but ${store.paths.objects} holds ${lost} layer ${lost === 1 ? 'object' : 'objects'}; run rapido-store verify --repair to rebuild the index from them`,
+  );
+}
+
+function openIndex(dir: string, readOnly: boolean, reading: boolean, rebuild: boolean): Store {
   const paths = openStoreDir(dir, { readOnly }).paths;
   if (readOnly) {
     if (!fs.existsSync(path.join(paths.db, 'data.mdb'))) {
@@ -49,6 +93,13 @@ export function openStore(dir: string, opts: OpenStoreOptions = {}): Store {
         hint: 'run a rapido command that writes (e.g. rapido cut) first, or point RAPIDO_STORE at an existing store',
       });
     }
+  }
+  // Before LMDB maps anything: a damaged file would kill us with SIGBUS/SIGSEGV.
+  const data = inspectDataFile(paths.db);
+  if (data.state === 'corrupt') throw dbCorruptError(paths.db, data.why);
+  if (data.state === 'absent' && !readOnly && !rebuild) assertNothingToLose({ dir: paths.root, readOnly, paths });
+  if (!readOnly && !fs.existsSync(path.join(paths.db, 'lock.mdb')) && (freeBytes(paths.db) ?? Infinity) < MIN_FREE_TO_CREATE) {
+    throw diskFullError(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }), 'the store index', paths.root);
   }
 
   let env: RootDatabase;
@@ -58,6 +109,7 @@ export function openStore(dir: string, opts: OpenStoreOptions = {}): Store {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') throw unwritable(paths.root, e);
+    if (isDiskFull(e, paths.root)) throw diskFullError(e, 'the store index', paths.root);
     throw new RapidoError('STORE_OPEN', `cannot open the store database in ${paths.db}`, { cause: e });
   }
 
@@ -85,6 +137,7 @@ export function openStore(dir: string, opts: OpenStoreOptions = {}): Store {
     }
   } catch (e) {
     void env.close().catch(() => {});
+    if (isDiskFull(e, paths.root)) throw diskFullError(e, 'the store index', paths.root);
     throw new RapidoError('STORE_OPEN', `cannot open the store database in ${paths.db}`, { cause: e });
   }
   if (version !== STORE_FORMAT_VERSION) {
@@ -103,10 +156,15 @@ export function openStore(dir: string, opts: OpenStoreOptions = {}): Store {
     paths,
     env,
     db,
+    notes: [],
     close() {
       closed ??= (async () => {
         try {
           flushStatCache(store);
+        } catch (e) {
+          // The stat cache is only a cache: a full disk costs re-hashing next time, not the command.
+          if (!isDiskFull(e, paths.root)) throw e;
+          endLmdbErrorLine(e);
         } finally {
           await env.close();
         }
@@ -114,12 +172,21 @@ export function openStore(dir: string, opts: OpenStoreOptions = {}): Store {
       return closed;
     },
   };
+  if (readOnly && reading) {
+    const pending = journalNote(store, 'cannot be ingested (the store is not writable here)');
+    if (pending) store.notes.push(pending);
+  }
   if (!readOnly) {
     try {
       ingestJournal(store);
     } catch (e) {
-      void env.close().catch(() => {});
-      throw e;
+      if (reading && isDiskFull(e)) {
+        const pending = journalNote(store, 'cannot be ingested (no space left on device)');
+        if (pending) store.notes.push(pending);
+      } else {
+        void env.close().catch(() => {});
+        throw e;
+      }
     }
   }
   return store;

@@ -54,11 +54,22 @@ function ensureDirs(p: StorePaths): void {
   }
 }
 
-/** Creates the directories if needed and checks the store is writable. */
-export function openStoreDir(dir: string, opts: { readOnly?: boolean } = {}): StoreDir {
+/**
+ * Creates the directories if needed and checks the store is writable.
+ * `reading`: a caller that only reads takes an existing store it cannot
+ * write (a read-only mount, another user's) as read-only instead.
+ */
+export function openStoreDir(dir: string, opts: { readOnly?: boolean; reading?: boolean } = {}): StoreDir {
   const paths = storePaths(dir);
-  const readOnly = opts.readOnly === true;
-  if (!readOnly) ensureDirs(paths);
+  let readOnly = opts.readOnly === true;
+  if (!readOnly) {
+    try {
+      ensureDirs(paths);
+    } catch (e) {
+      if (!opts.reading || !fs.existsSync(path.join(paths.db, 'data.mdb'))) throw e;
+      readOnly = true;
+    }
+  }
   return { dir: paths.root, readOnly, paths };
 }
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { digestFileSync } from './digest.js';
+import { readJournal, type JournalEntry } from './journal.js';
 import { listLayers } from './layerIndex.js';
 import { isLayerKey, objectPath } from './objectPath.js';
 import { scanObjects } from './objectScan.js';
@@ -34,6 +35,10 @@ export interface VerifyReport {
   bytes: number;
   ms: number;
   problems: VerifyEntry[];
+  /** Layer records checked, those still in the journal included. */
+  records: number;
+  /** Of them, records not in the index yet (the journal could not be ingested). */
+  journalRecords: number;
   /**
    * Not problems: orphans younger than the grace period (a running cut
    * writes its object before its record) and records whose object a killed
@@ -50,10 +55,11 @@ export interface VerifyOptions {
   onProgress?: (checked: number, total: number, bytes: number) => void;
 }
 
-/** key → recipes and layer name, from the cut history. */
-function usage(store: Store): Map<string, { recipes: Set<string>; layerName: string }> {
+/** key → recipes and layer name, from the cut history (and cuts still in the journal). */
+function usage(store: Store, journal: JournalEntry[]): Map<string, { recipes: Set<string>; layerName: string }> {
   const m = new Map<string, { recipes: Set<string>; layerName: string }>();
-  for (const { value: cut } of store.db.cuts.getRange()) {
+  const cuts = [...[...store.db.cuts.getRange()].map((e) => e.value), ...journal.flatMap((e) => (e.cut ? [e.cut] : []))];
+  for (const cut of cuts) {
     for (const l of cut.layers) {
       const u = m.get(l.key);
       if (u) u.recipes.add(cut.recipe);
@@ -71,12 +77,22 @@ function usage(store: Store): Map<string, { recipes: Set<string>; layerName: str
 export function verifyStore(store: Store, opts: VerifyOptions): VerifyReport {
   const t0 = performance.now();
   const now = opts.now ?? Date.now();
-  const used = usage(store);
+  // Records a full disk or a read-only store kept in the journal count as records: their objects are no orphans.
+  const journal = readJournal(store).entries;
+  const used = usage(store, journal);
   const pending = new Set(pendingRemoval(store)?.keys ?? []);
   const files = scanObjects(store);
   const fileOf = new Map(files.filter((f) => f.key).map((f) => [f.key!, f]));
   const records = listLayers(store);
-  const report: VerifyReport = { checked: 0, bytes: 0, ms: 0, problems: [], notes: [] };
+  const indexed = new Set(records.map((r) => r.key));
+  let journalRecords = 0;
+  for (const rec of journal.flatMap((e) => e.layers)) {
+    if (indexed.has(rec.key)) continue;
+    indexed.add(rec.key);
+    records.push(rec);
+    journalRecords++;
+  }
+  const report: VerifyReport = { checked: 0, bytes: 0, ms: 0, problems: [], notes: [], records: records.length, journalRecords };
   const about = (key: string | null) => {
     const u = key ? used.get(key) : undefined;
     return { recipes: u ? [...u.recipes].sort() : [], layerName: u?.layerName };

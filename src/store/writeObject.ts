@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RapidoError } from '../errors.js';
 import { digestFd, digestFileSync } from './digest.js';
+import { diskFullError, isDiskFull } from './diskFull.js';
 import { fsyncDir } from './fsyncDir.js';
 import { uniqueSuffix } from './uniqueSuffix.js';
 import { objectPath } from './objectPath.js';
@@ -17,11 +17,6 @@ export interface WrittenObject {
 /** Temp names carry the writer's pid so cleanTmp can tell abandoned files from live ones. */
 export function tmpObjectName(key: string): string {
   return `${key}.${process.pid}.${uniqueSuffix()}`;
-}
-
-function isDiskFull(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /**
@@ -84,12 +79,7 @@ export function writeObject(store: StoreDir, key: string, produce: (fd: number) 
     } catch {
       /* cleanTmp will get it once we are gone; report the original error */
     }
-    if (isDiskFull(e)) {
-      throw new RapidoError('DISK_FULL', `no space left writing layer ${key} into ${store.dir}`, {
-        hint: 'free space on that filesystem, or set RAPIDO_STORE to a store on a larger one',
-        cause: e,
-      });
-    }
+    if (isDiskFull(e, store.dir)) throw diskFullError(e, `layer ${key}`, store.dir);
     throw e;
   }
 }

@@ -16,6 +16,7 @@ import { lookupManifest } from '../store/manifests.js';
 import { objectPath } from '../store/objectPath.js';
 import type { Store } from '../store/openStore.js';
 import { diffCpio, firstDifference, type CpioDiff } from './cpioDiff.js';
+import { printNotes } from './notes.js';
 import { formatBytes, plural } from './units.js';
 
 export interface AuditArgs {
@@ -82,7 +83,7 @@ export async function auditCommand(a: AuditArgs): Promise<number> {
   }
   await initHasher();
   // No stamp, and LMDB not open while native layers are derived: every input is hashed afresh.
-  const cs = new CutStore(req.store, undefined);
+  const cs = new CutStore(req.store, undefined, { reading: true });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rapido-audit-'));
   const results: AuditLayer[] = [];
   const say = (s: string) => !a.json && process.stderr.write(`rapido-store: ${s}\n`);
@@ -94,6 +95,7 @@ export async function auditCommand(a: AuditArgs): Promise<number> {
       const natives = new Map<LayerPlan, Awaited<ReturnType<typeof deriveNativeLayer>>>();
       for (const plan of plans) if (plan.kind !== 'dracut') natives.set(plan, await deriveNativeLayer(plan, ctx, cs));
       const store = await cs.open();
+      printNotes(store);
       const last = lastCut(store, req.recipe.name);
       for (const plan of plans) {
         const result: AuditLayer = { layer: plan.name, builder: builderName(plan), status: 'not-in-store' };

@@ -12,6 +12,7 @@ import { getPin } from '../store/pins.js';
 import { collectRoots, DEFAULT_KEEP_LAST } from '../store/roots.js';
 import { parseSecretKey } from '../store/signingKeys.js';
 import { uniqueSuffix } from '../store/uniqueSuffix.js';
+import { printNotes } from './notes.js';
 import { formatBytes, plural } from './units.js';
 
 export interface ExportArgs {
@@ -68,8 +69,9 @@ export async function exportCommand(a: ExportArgs): Promise<number> {
   await initHasher();
   const dir = storeDir(loadConfig());
   const say = (s: string) => process.stderr.write(`rapido-store: ${s}\n`);
-  const store = openStore(dir);
+  const store = openStore(dir, { reading: true });
   try {
+    printNotes(store);
     // A gc waits for us: it must not remove an object we are about to copy.
     const summary = await withCutGuard(store, async () => {
       const keys = resolveTargets(store, a.targets, say);

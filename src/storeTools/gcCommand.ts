@@ -4,6 +4,7 @@ import { runGc, type GcItem, type GcReport } from '../store/gc.js';
 import { openStore } from '../store/openStore.js';
 import { ageText } from '../store/roots.js';
 import { openStoreDir } from '../store/storeDir.js';
+import { printNotes } from './notes.js';
 import { formatBytes, formatDuration, parseDuration, parseSize, plural } from './units.js';
 
 export interface GcArgs {
@@ -49,20 +50,23 @@ export async function gcCommand(a: GcArgs): Promise<number> {
     afterUnlink: killHook(),
     beforeRemove: pauseHook(),
   };
+  const waitMs = a.wait === undefined ? DEFAULT_GC_WAIT_MS : parseDuration(a.wait, '--wait');
   const dir = storeDir(loadConfig());
   const say = (s: string) => process.stderr.write(`rapido-store: ${s}\n`);
   // Lock before opening: opening ingests the journal, which must include every cut that finished.
   const lock = a.dryRun
     ? undefined
     : await acquireGcLock(openStoreDir(dir), {
-        timeoutMs: a.wait === undefined ? DEFAULT_GC_WAIT_MS : parseDuration(a.wait, '--wait'),
+        timeoutMs: waitMs,
         onWaitGc: (o) => say(`waiting for another gc${o ? ` (pid ${o.pid})` : ''} to finish`),
         onWaitCuts: (cuts) => say(`waiting for ${plural(cuts.length, 'running cut')} to finish (pid ${cuts.map((c) => c.pid).join(', ')})`),
       });
   let report: GcReport;
   try {
-    const store = openStore(dir);
+    // A dry run only reads: it works on a read-only store too.
+    const store = openStore(dir, { reading: a.dryRun });
     try {
+      printNotes(store);
       report = runGc(store, opts);
     } finally {
       await store.close();

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { loadConfig, storeDir } from '../config/loadConfig.js';
 import { RapidoError } from '../errors.js';
+import { cleanTmp } from '../store/cleanTmp.js';
 import { withCutGuard } from '../store/cutGuard.js';
 import { initHasher } from '../store/digest.js';
 import { importArchive, type ImportOutcome } from '../store/importArchive.js';
@@ -33,6 +34,7 @@ export async function importCommand(a: ImportArgs): Promise<number> {
   const say = (s: string) => process.stderr.write(`rapido-store: ${s}\n`);
   const store = openStore(dir);
   try {
+    cleanTmp(store); // an import killed before leaves hundreds of MiB in tmp/
     const input = fromStdin ? process.stdin : fs.createReadStream(a.file, { highWaterMark: 1 << 20 });
     const result = await withCutGuard(
       store,

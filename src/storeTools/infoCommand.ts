@@ -10,6 +10,7 @@ import { getPin, listPins } from '../store/pins.js';
 import { pendingRemoval } from '../store/removeLayers.js';
 import { ageText, collectRoots, describeRoot, type RootRef, type Roots } from '../store/roots.js';
 import { listTrustedKeys } from '../store/trustedKeys.js';
+import { printNotes } from './notes.js';
 import { formatBytes, plural } from './units.js';
 
 export interface InfoArgs {
@@ -72,8 +73,9 @@ function missingRecord(key: string, name: string): LayerRecord {
 /** `rapido-store info [KEY|RECIPE]`: what a layer was built from and what keeps it; no argument: the store. */
 export async function infoCommand(a: InfoArgs): Promise<number> {
   const dir = storeDir(loadConfig());
-  const store = openStore(dir);
+  const store = openStore(dir, { reading: true });
   try {
+    printNotes(store);
     const now = Date.now();
     const roots = collectRoots(store, { keepLast: a.keepLast });
     if (a.target === undefined) {

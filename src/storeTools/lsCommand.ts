@@ -1,11 +1,13 @@
 import { loadConfig, storeDir } from '../config/loadConfig.js';
 import { formatBytes } from '../cut/progress.js';
 import { listLayers, openStore } from '../store/index.js';
+import { printNotes } from './notes.js';
 
 /** `rapido-store ls`: every layer with size, age and last use, most recently used first. */
 export async function lsCommand(opts: { json?: boolean }): Promise<void> {
-  const store = openStore(storeDir(loadConfig()));
+  const store = openStore(storeDir(loadConfig()), { reading: true });
   try {
+    printNotes(store);
     const layers = listLayers(store).sort((a, b) => b.lastUsedAt - a.lastUsedAt);
     if (opts.json) {
       process.stdout.write(JSON.stringify(layers.map(({ derivation: _d, closure: _c, ...rest }) => rest), null, 2) + '\n');

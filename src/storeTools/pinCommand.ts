@@ -1,14 +1,19 @@
 import { loadConfig, storeDir } from '../config/loadConfig.js';
 import { RapidoError } from '../errors.js';
+import { cleanTmp } from '../store/cleanTmp.js';
 import { lastCut } from '../store/cutHistory.js';
 import { openStore, type Store } from '../store/openStore.js';
 import { listPins, putPin, removePin } from '../store/pins.js';
 import { ageText } from '../store/roots.js';
+import { printNotes } from './notes.js';
 import { plural } from './units.js';
 
-async function withStore<T>(fn: (store: Store) => T): Promise<T> {
-  const store = openStore(storeDir(loadConfig()));
+/** Pinning writes (and first removes what killed writers left in tmp/); listing pins only reads. */
+async function withStore<T>(mode: 'write' | 'read', fn: (store: Store) => T): Promise<T> {
+  const store = openStore(storeDir(loadConfig()), { reading: mode === 'read' });
   try {
+    if (mode === 'write') cleanTmp(store);
+    else printNotes(store);
     return fn(store);
   } finally {
     await store.close();
@@ -24,7 +29,7 @@ function knownRecipes(store: Store): string[] {
 
 /** `rapido-store pin NAME RECIPE`: the layers of RECIPE's last cut stay until unpinned. */
 export async function pinCommand(a: { name: string; recipe: string }): Promise<number> {
-  return withStore((store) => {
+  return withStore('write', (store) => {
     const cut = a.recipe.includes('\0') ? undefined : lastCut(store, a.recipe);
     if (!cut) {
       const known = knownRecipes(store);
@@ -41,7 +46,7 @@ export async function pinCommand(a: { name: string; recipe: string }): Promise<n
 }
 
 export async function unpinCommand(a: { name: string }): Promise<number> {
-  return withStore((store) => {
+  return withStore('write', (store) => {
     const old = removePin(store, a.name);
     if (!old) {
       const known = listPins(store).map((p) => p.name);
@@ -53,7 +58,7 @@ export async function unpinCommand(a: { name: string }): Promise<number> {
 }
 
 export async function pinsCommand(a: { json: boolean }): Promise<number> {
-  return withStore((store) => {
+  return withStore('read', (store) => {
     const pins = listPins(store);
     if (a.json) {
       process.stdout.write(JSON.stringify(pins, null, 2) + '\n');

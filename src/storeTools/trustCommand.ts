@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { loadConfig, storeDir } from '../config/loadConfig.js';
 import { RapidoError } from '../errors.js';
 import { parsePublicKey, type PublicKey } from '../store/signingKeys.js';
+import { cleanTmp } from '../store/cleanTmp.js';
 import { openStoreDir } from '../store/storeDir.js';
 import { listTrustedKeys, trustedKeysDir, trustKey, untrustKey } from '../store/trustedKeys.js';
 
@@ -19,7 +20,9 @@ function readPublicKey(arg: string): PublicKey {
 
 /** `rapido-store trust [PUBKEY]`: adds a key import accepts signatures from; without one, lists them. */
 export async function trustCommand(a: { key?: string; json: boolean }): Promise<number> {
-  const store = openStoreDir(storeDir(loadConfig()));
+  // Listing only reads (a read-only store is fine); trusting writes, and first removes what killed writers left.
+  const store = openStoreDir(storeDir(loadConfig()), { reading: a.key === undefined });
+  if (a.key !== undefined) cleanTmp(store);
   const out = (s: string) => process.stdout.write(s + '\n');
   if (a.key === undefined) {
     const keys = listTrustedKeys(store);
@@ -40,6 +43,7 @@ export async function trustCommand(a: { key?: string; json: boolean }): Promise<
 /** `rapido-store untrust NAME`. */
 export async function untrustCommand(a: { name: string }): Promise<number> {
   const store = openStoreDir(storeDir(loadConfig()));
+  cleanTmp(store);
   const removed = untrustKey(store, a.name);
   if (!removed) {
     const known = listTrustedKeys(store).map((k) => k.name);

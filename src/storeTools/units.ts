@@ -4,6 +4,9 @@ const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20
 
 /** "10G", "500M", "1.5GiB", "4096": binary units, as du -h and ls -lh show them. */
 export function parseSize(text: string, option = '--max-size'): number {
+  if (text.trim().startsWith('-')) {
+    throw new RapidoError('USAGE', `${option}: a size cannot be negative: ${JSON.stringify(text)}`, { hint: 'write e.g. 20G, 500M or 1.5GiB (binary units)', exitCode: 2 });
+  }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
   if (!m) {
     throw new RapidoError('USAGE', `${option}: cannot read ${JSON.stringify(text)} as a size`, { hint: 'write e.g. 20G, 500M or 1.5GiB (binary units)', exitCode: 2 });
@@ -16,6 +19,9 @@ const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_00
 /** "7d", "12h", "30m", "90s", "2w", "1d12h"; a bare number is seconds. */
 export function parseDuration(text: string, option: string): number {
   const t = text.trim();
+  if (t.startsWith('-')) {
+    throw new RapidoError('USAGE', `${option}: a duration cannot be negative: ${JSON.stringify(text)}`, { hint: 'write e.g. 10m, 12h, 7d or 0 for none', exitCode: 2 });
+  }
   if (/^\d+(?:\.\d+)?$/.test(t)) return Number(t) * 1000;
   const re = /(\d+(?:\.\d+)?)\s*([smhdw])/gy;
   let ms = 0;

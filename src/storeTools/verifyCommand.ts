@@ -1,9 +1,12 @@
 import { loadConfig, storeDir } from '../config/loadConfig.js';
+import { cleanTmp } from '../store/cleanTmp.js';
 import { acquireGcLock, DEFAULT_GC_WAIT_MS } from '../store/cutGuard.js';
 import { initHasher } from '../store/digest.js';
-import { openStore } from '../store/openStore.js';
+import { openStore, type Store } from '../store/openStore.js';
+import { indexLost, rebuildIndex, type RebuildResult } from '../store/rebuildIndex.js';
 import { openStoreDir } from '../store/storeDir.js';
 import { repairStore, verifyStore, type RepairResult, type VerifyEntry, type VerifyReport } from '../store/verify.js';
+import { printNotes } from './notes.js';
 import { formatBytes, parseDuration, plural } from './units.js';
 
 export interface VerifyArgs {
@@ -11,6 +14,8 @@ export interface VerifyArgs {
   json: boolean;
   grace: string;
 }
+
+const say = (s: string) => process.stderr.write(`rapido-store: ${s}\n`);
 
 /** `rapido-store verify [--repair]`: exit status 1 if any problem was found (repaired or not). */
 export async function verifyCommand(a: VerifyArgs): Promise<number> {
@@ -21,14 +26,28 @@ export async function verifyCommand(a: VerifyArgs): Promise<number> {
   const lock = a.repair
     ? await acquireGcLock(openStoreDir(dir), {
         timeoutMs: DEFAULT_GC_WAIT_MS,
-        onWaitCuts: (cuts) => process.stderr.write(`rapido-store: waiting for ${plural(cuts.length, 'running cut')} to finish\n`),
+        onWaitCuts: (cuts) => say(`waiting for ${plural(cuts.length, 'running cut')} to finish`),
       })
     : undefined;
   let report: VerifyReport;
   let repaired: RepairResult | undefined;
+  let rebuilt: RebuildResult | undefined;
   try {
-    const store = openStore(dir);
+    let store: Store;
+    if (a.repair) {
+      const sd = openStoreDir(dir);
+      cleanTmp(sd);
+      // A damaged or lost index is rebuilt from the objects, not "repaired" by deleting them as orphans.
+      const why = indexLost(sd);
+      if (why) ({ store, result: rebuilt } = rebuildIndex(dir, why));
+      else store = openStore(dir);
+    } else {
+      // Checking only reads: a read-only store, or a full disk that keeps the journal out of the index, still gets checked.
+      store = openStore(dir, { reading: true });
+      cleanTmp(store);
+    }
     try {
+      printNotes(store);
       const tty = process.stderr.isTTY && !a.json;
       report = verifyStore(store, {
         graceMs,
@@ -42,9 +61,24 @@ export async function verifyCommand(a: VerifyArgs): Promise<number> {
   } finally {
     lock?.release();
   }
-  if (a.json) process.stdout.write(JSON.stringify({ store: dir, ...report, repaired: repaired ?? null }, null, 2) + '\n');
-  else print(report, repaired);
-  return report.problems.length > 0 ? 1 : 0;
+  if (a.json) process.stdout.write(JSON.stringify({ store: dir, ...report, repaired: repaired ?? null, rebuilt: rebuilt ?? null }, null, 2) + '\n');
+  else {
+    if (rebuilt) printRebuild(rebuilt);
+    print(report, repaired);
+  }
+  return rebuilt || report.problems.length > 0 ? 1 : 0;
+}
+
+function printRebuild(r: RebuildResult): void {
+  const out = (s: string) => process.stdout.write(s + '\n');
+  const bytes = r.recovered.reduce((n, x) => n + x.size, 0);
+  out(r.movedTo ? `index: damaged (${r.why}); moved aside to ${r.movedTo}` : 'index: missing');
+  const parts = [`${plural(r.recovered.length, 'layer record')} re-created from ${r.recovered.length === 1 ? 'its object' : 'their objects'} (${formatBytes(bytes)})`];
+  if (r.journal.entries) parts.push(`${plural(r.journal.layers, 'layer record')} and ${plural(r.journal.cuts, 'cut')} from the journal`);
+  out(`rebuilt the index: ${parts.join(', ')}`);
+  if (r.pin) out(`  the recovered layers are pinned as "${r.pin}", so gc keeps them: rapido-store unpin ${r.pin} once your recipes are cut again`);
+  out('  lost with the old index: cut history, pins, dracut manifests (the next cut rebuilds a dracut layer once), the stat cache');
+  if (r.notArchives.length) out(`  ${plural(r.notArchives.length, 'object file')} ${r.notArchives.length === 1 ? 'is' : 'are'} no cpio archive: treated as orphans below`);
 }
 
 function line(e: VerifyEntry): string {
@@ -57,6 +91,7 @@ function print(r: VerifyReport, repaired: RepairResult | undefined): void {
   const out = (s: string) => process.stdout.write(s + '\n');
   const mbs = r.ms > 0 ? ` (${(r.bytes / 1e6 / (r.ms / 1000)).toFixed(0)} MB/s)` : '';
   out(`verify: checked ${plural(r.checked, 'object')}, ${formatBytes(r.bytes)} in ${(r.ms / 1000).toFixed(2)} s${mbs}`);
+  if (r.journalRecords) out(`note: ${plural(r.journalRecords, 'layer record')} checked from the journal, not yet in the index`);
   for (const p of r.problems) out(line(p));
   for (const n of r.notes) out(`note: ${line(n)}`);
   if (r.problems.length === 0) {

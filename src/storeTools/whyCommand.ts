@@ -6,6 +6,7 @@ import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from
 import { CutStore } from '../cut/cutStore.js';
 import { readStamp } from '../derivations/cutStamp.js';
 import { getLayer, getManifest, initHasher, lastCut, lookupManifest } from '../store/index.js';
+import { printNotes } from './notes.js';
 
 export interface WhyLayer {
   layer: string;
@@ -24,8 +25,9 @@ export interface WhyLayer {
 export async function whyCommand(opts: { name: string; post: PostStep[]; json?: boolean }): Promise<void> {
   const req = cutRequest(opts.name, opts.post);
   await initHasher();
-  const cs = new CutStore(req.store, readStamp(req.out));
+  const cs = new CutStore(req.store, readStamp(req.out), { reading: true });
   const store = await cs.open();
+  printNotes(store);
   const result: WhyLayer[] = [];
   try {
     const ctx = cutContext(req);
@@ -53,7 +55,13 @@ export async function whyCommand(opts: { name: string; post: PostStep[]; json?: 
       }
       const { key, derivation } = await deriveNativeLayer(plan, ctx, cs);
       const hit = (await cs.lookup(key)) !== undefined;
-      const reasons = hit ? [] : prev ? diffDerivations(prev.derivation as NativeDerivation, derivation) : ['no earlier cut of this recipe built this layer'];
+      const reasons = hit
+        ? []
+        : !prev
+          ? ['no earlier cut of this recipe built this layer']
+          : Array.isArray((prev.derivation as NativeDerivation | null)?.entries)
+            ? diffDerivations(prev.derivation as NativeDerivation, derivation)
+            : ['the last cut\'s layer record was re-created by verify --repair without its inputs: what changed is unknown'];
       if (!hit && reasons.length === 0) reasons.push('object missing from the store (removed by gc or repair)');
       result.push({ layer: plan.name, builder: builderName(plan), status: hit ? 'hit' : 'miss', key, previousKey, reasons });
     }

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { RapidoError } from '../../src/errors.js';
-import { openStore, putHostVerdict, STORE_FORMAT_VERSION } from '../../src/store/index.js';
-import { tempDir } from './tempStore.js';
+import { appendJournal, cleanTmp, openStore, openStoreDir, putHostVerdict, STORE_FORMAT_VERSION } from '../../src/store/index.js';
+import { deadPid, tempDir } from './tempStore.js';
 
 function rapidoError(code: string, hint?: RegExp) {
   return (e: unknown) => {
@@ -52,4 +52,23 @@ test('read-only: a missing store is reported, writes are refused', async (t) => 
   t.after(() => ro.close());
   assert.equal(ro.db.meta.get('formatVersion'), STORE_FORMAT_VERSION);
   assert.throws(() => putHostVerdict(ro, 'kvm', { ok: true }), rapidoError('STORE_READONLY'));
+});
+
+test('reading open of a store it cannot write: the journal is left alone and said in notes; cleanTmp does nothing', async (t) => {
+  const dir = path.join(tempDir(t), 'store');
+  await openStore(dir).close();
+  const sd = openStoreDir(dir);
+  appendJournal(sd, { at: 1, layers: [], touched: [] });
+  const dead = path.join(sd.paths.tmp, `0123456789abcdef.${deadPid()}.aa`);
+  fs.writeFileSync(dead, 'left by a killed writer');
+  const ro = openStore(dir, { readOnly: true, reading: true });
+  assert.deepEqual(ro.notes, ['1 journal entry of recent cuts cannot be ingested (the store is not writable here): the layers and cuts it records are not in the index yet']);
+  assert.deepEqual(cleanTmp(ro), []);
+  assert.ok(fs.existsSync(dead));
+  assert.equal(fs.readdirSync(sd.paths.journal).length, 1);
+  await ro.close();
+  const rw = openStore(dir, { reading: true });
+  assert.deepEqual(rw.notes, [], 'a writable reading open ingests the journal as usual');
+  assert.equal(fs.readdirSync(sd.paths.journal).length, 0);
+  await rw.close();
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { getLayer, hasObject, objectPath } from '../../src/store/index.js';
+import { appendJournal, getLayer, hasObject, objectPath, writeObject } from '../../src/store/index.js';
 import { repairStore, verifyStore } from '../../src/store/verify.js';
 import { addLayer, age, HOUR, keyOf, recordCut } from './gcFixtures.js';
 import { tempStore } from './tempStore.js';
@@ -83,4 +83,15 @@ test('verify: a young orphan (a cut between its object and its record) is a note
   assert.equal(r.notes.length, 1);
   assert.match(r.notes[0]!.detail, /a running cut may still record it/);
   assert.equal(verifyStore(store, { graceMs: 0 }).problems.length, 1);
+});
+
+test('verify counts records still in the journal: their objects are checked, not orphans', async (t) => {
+  const store = await tempStore(t);
+  const key = keyOf('journaled');
+  const w = writeObject(store, key, (fd) => fs.writeSync(fd, 'journaled bytes'));
+  appendJournal(store, { at: 1, layers: [{ key, builder: 'native-test', layerName: 'j', size: w.size, digest: w.digest, derivation: {}, createdAt: 1, lastUsedAt: 1 }], touched: [] });
+  const r = verifyStore(store, { graceMs: 0 });
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.checked, 1);
+  assert.equal(r.journalRecords, 1);
 });

@@ -6,7 +6,7 @@ export const verifyModule: CommandModule = {
   builder: (y) =>
     y
       .option('repair', { type: 'boolean', describe: 'remove corrupt objects with their records, records without objects, and orphan files' })
-      .option('grace', { type: 'string', default: '10m', describe: 'orphans younger than DURATION are only noted (a running cut may still record them)' })
+      .option('grace', { type: 'string', nargs: 1, default: '10m', describe: 'orphans younger than DURATION are only noted (a running cut may still record them)' })
       .option('json', { type: 'boolean', describe: 'machine-readable report' })
       .example('$0 verify', 'check the whole store; exit status 1 on any problem')
       .example('$0 verify --repair', 'and remove what is damaged: the next cut rebuilds those layers')
