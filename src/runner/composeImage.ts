@@ -5,6 +5,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { RapidoError } from '../errors.js';
 import { createDigest } from '../store/digest.js';
+import { diskFullError, isDiskFull } from '../store/diskFull.js';
 import { isProcessAlive } from '../store/processAlive.js';
 import { sigHolds, type ImageLayout } from '../derivations/cutStamp.js';
 import { statSig } from '../derivations/hostInputs.js';
@@ -178,7 +179,7 @@ const WHY: Record<string, string> = {
 export function imageWriteError(e: unknown, out: string): unknown {
   if (e instanceof RapidoError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new RapidoError('DISK_FULL', `no space left writing ${out}`, { hint: 'free space, or run rapido-store gc', cause: e });
+  if (isDiskFull(e)) return diskFullError(e, `the image ${out}`);
   if (code && code in WHY) {
     return new RapidoError('OUT_UNWRITABLE', `cannot write the image ${out}: ${WHY[code]} (${code})`, {
       hint: 'set DRACUT_OUT in rapido.conf to a path on a writable filesystem',
