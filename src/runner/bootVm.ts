@@ -60,6 +60,11 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`rapido: ${line}\n`));
+  const t = opts.timeoutSec;
+  // NaN or a negative value must not quietly mean "no limit"; past 2^31-1 ms Node's timer fires at once.
+  if (t !== undefined && !(t >= 0 && t * 1000 <= 2 ** 31 - 1)) {
+    throw new RapidoError('BAD_TIMEOUT', `invalid timeout ${t} s`, { hint: 'a number of seconds > 0, or none for no limit', exitCode: 2 });
+  }
   requireFile(opts.kernel, 'KERNEL_NOT_FOUND', 'kernel', 'set KERNEL_SRC (a built tree) or KERNEL_RELEASE in rapido.conf');
   requireFile(opts.image, 'IMAGE_NOT_FOUND', 'initramfs image', 'cut one first (rapido cut ...)');
   const qemu = resolveQemuBinary(opts.qemuBinary);
