@@ -6,6 +6,7 @@ import { RapidoError } from '../errors.js';
 import { chooseAccel, resolveQemuBinary, type AccelRequest, type VerdictStore } from './accel.js';
 import { GUEST_STATUS_PREFIX } from './guestContract.js';
 import { vmHostname } from './hostname.js';
+import { dieWithParent } from './parentDeath.js';
 import { buildQemuArgs } from './qemuArgs.js';
 import { claimVmSlot, type VmSlot } from './vmSlots.js';
 
@@ -124,7 +125,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       extraQemuArgs: opts.extraQemuArgs,
     });
 
-    const run = await runQemu(qemu, args, opts, (c, stop) => {
+    const run = await runQemu(qemu, args, opts, log, (c, stop) => {
       child = c;
       stopQemu = stop;
       if (c.pid) slot!.qemuPid = c.pid;
@@ -181,10 +182,14 @@ function runQemu(
   qemu: string,
   args: string[],
   opts: BootVmOptions,
+  log: (line: string) => void,
   started: (child: ChildProcess, stop: (sig: NodeJS.Signals) => void) => void,
 ): Promise<QemuRun> {
   const graceMs = (opts.killGraceSec ?? 3) * 1000;
-  const child = spawn(qemu, args, {
+  // Our exit handlers cover every death but SIGKILL; the kernel covers that one.
+  const wrapped = dieWithParent(qemu, args);
+  if (!wrapped) log('setpriv --pdeathsig is not available (util-linux >= 2.33): QEMU would outlive a killed rapido');
+  const child = spawn(wrapped?.command ?? qemu, wrapped?.args ?? args, {
     // Interactive: QEMU owns the terminal (raw mode, ctrl-a x). Otherwise no
     // stdin (the guest must not wait for us) and the console comes to us.
     stdio: opts.interactive ? ['inherit', 'inherit', 'pipe'] : ['ignore', 'pipe', 'pipe'],
