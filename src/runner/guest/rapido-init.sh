@@ -149,10 +149,20 @@ if [ -n "$failed_step" ]; then
 	say "step $failed_step failed with status $status"
 fi
 
-if [ -c /dev/ttyS1 ]; then
-	echo "rapido-status $status" > /dev/ttyS1
-else
-	say "no /dev/ttyS1: cannot report status $status to the host"
+# The status port is found by its I/O port (guestContract.ts), whatever the
+# kernel named it.
+status_tty=
+for t in /sys/class/tty/ttyS*; do
+	[ -r "$t/port" ] || continue
+	read -r port < "$t/port"
+	if [ "$port" = 0x2E8 ]; then
+		status_tty=/dev/${t##*/}
+		break
+	fi
+done
+[ -n "$status_tty" ] || status_tty=/dev/ttyS3
+if ! { [ -c "$status_tty" ] && echo "rapido-status $status" > "$status_tty"; } 2>/dev/null; then
+	say "no status port ($status_tty): cannot report status $status to the host"
 fi
 
 if [ "$exit_after" = 1 ]; then
