@@ -25,8 +25,9 @@ export const KPARAM_EXIT = 'rapido.exit';            // rapido.exit=1: power off
  * console, so nothing a step prints can fake it. One line:
  *   `rapido-status <N>` where N is 0 or the first failing step's exit status.
  * The port is COM4 (I/O port 0x2e8, IRQ 3), added by rapido as an explicit
- * isa-serial device on its own chardev: a user's `-serial` options fill
- * COM1 upwards, so only a fourth one could reach it (rejected up front).
+ * isa-serial device on its own chardev: `-serial` options (rapido's console
+ * first, unless the user puts their own on stdio) fill COM1 upwards, and one
+ * that would reach COM4 is rejected up front.
  * The init finds the tty by that I/O port in sysfs (the kernel names it
  * ttyS3 unless it has fewer than 4 legacy UART slots), else uses ttyS3.
  */

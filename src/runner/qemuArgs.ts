@@ -59,9 +59,12 @@ export function buildQemuArgs(o: QemuArgsOptions): string[] {
   }
   const extra = o.extraQemuArgs ? shellSplit(o.extraQemuArgs, 'QEMU_EXTRA_ARGS') : [];
   const user = userConsole(extra);
-  if (user.serialPorts > GUEST_STATUS_SERIAL_INDEX) {
-    throw new RapidoError('QEMU_ARGS', `QEMU_EXTRA_ARGS adds ${user.serialPorts} serial ports, but COM${GUEST_STATUS_SERIAL_INDEX + 1} carries rapido's status channel`, {
-      hint: `use at most ${GUEST_STATUS_SERIAL_INDEX} -serial options`,
+  // -serial options fill COM1 upwards, ours (the console) first when we add it.
+  const ours = user.stdio ? 0 : 1;
+  if (ours + user.serialPorts > GUEST_STATUS_SERIAL_INDEX) {
+    throw new RapidoError('QEMU_ARGS', `QEMU_EXTRA_ARGS adds ${user.serialPorts} serial ports` +
+      (ours ? ' to rapido\'s console' : '') + `, but COM${GUEST_STATUS_SERIAL_INDEX + 1} carries rapido's status channel`, {
+      hint: `use at most ${GUEST_STATUS_SERIAL_INDEX - ours} -serial options` + (ours ? ', or put your own console on stdio (-serial mon:stdio)' : ''),
     });
   }
   const args = [

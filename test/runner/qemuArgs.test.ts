@@ -109,6 +109,11 @@ describe('buildQemuArgs', () => {
     assert.doesNotThrow(() => buildQemuArgs({ ...base, extraQemuArgs: three }));
     assert.doesNotThrow(() => buildQemuArgs({ ...base, extraQemuArgs: `-serial none ${three}` }));
     assert.throws(() => buildQemuArgs({ ...base, extraQemuArgs: `-serial null ${three}` }), { code: 'QEMU_ARGS', message: /4 serial ports.*COM4/ });
+    // Without a console of their own, ours takes COM1: two more fit, a third would be COM4.
+    assert.deepEqual(all(buildQemuArgs({ ...base, extraQemuArgs: '-serial null -serial file:/tmp/x' }), '-serial'), ['mon:stdio', 'null', 'file:/tmp/x']);
+    assert.throws(() => buildQemuArgs({ ...base, extraQemuArgs: '-serial null -serial null -serial null' }), {
+      code: 'QEMU_ARGS', message: /3 serial ports to rapido's console.*COM4/,
+    });
   });
   it('rejects bad cpus and mem', () => {
     assert.throws(() => buildQemuArgs({ ...base, cpus: 0 }), { code: 'BAD_CPUS' });
