@@ -3,6 +3,7 @@ import { accessSync, closeSync, constants, openSync, realpathSync, statSync } fr
 import { release as hostRelease } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { RapidoError } from '../errors.js';
+import { dieWithParent } from './parentDeath.js';
 import type { Accel } from './qemuArgs.js';
 
 export type AccelRequest = Accel | 'auto';
@@ -167,14 +168,17 @@ export interface KvmProbeResult {
 export function probeKvm(opts: { qemuBinary: string; kernel: string; timeoutMs?: number; signal?: AbortSignal }): Promise<KvmProbeResult> {
   const timeoutMs = opts.timeoutMs ?? KVM_PROBE_TIMEOUT_MS;
   const t0 = performance.now();
-  const child = spawn(opts.qemuBinary, [
+  const args = [
     '-accel', 'kvm', '-cpu', 'host',
     '-kernel', opts.kernel,
     '-append', 'console=ttyS0 earlyprintk=serial',
     '-m', '256M',
     '-display', 'none', '-serial', 'stdio', '-monitor', 'none',
     '-net', 'none', '-no-reboot',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ];
+  // The probe's kernel panics and then spins forever: it too must die with us.
+  const wrapped = dieWithParent(opts.qemuBinary, args);
+  const child = spawn(wrapped?.command ?? opts.qemuBinary, wrapped?.args ?? args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
   return new Promise<KvmProbeResult>((resolve, reject) => {
     let out = '';

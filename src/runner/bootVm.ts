@@ -6,6 +6,7 @@ import { RapidoError } from '../errors.js';
 import { chooseAccel, resolveQemuBinary, type AccelRequest, type VerdictStore } from './accel.js';
 import { GUEST_STATUS_PREFIX } from './guestContract.js';
 import { vmHostname } from './hostname.js';
+import { dieWithParent } from './parentDeath.js';
 import { buildQemuArgs } from './qemuArgs.js';
 import { claimVmSlot, type VmSlot } from './vmSlots.js';
 
@@ -60,6 +61,11 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`rapido: ${line}\n`));
+  const t = opts.timeoutSec;
+  // NaN or a negative value must not quietly mean "no limit"; past 2^31-1 ms Node's timer fires at once.
+  if (t !== undefined && !(t >= 0 && t * 1000 <= 2 ** 31 - 1)) {
+    throw new RapidoError('BAD_TIMEOUT', `invalid timeout ${t} s`, { hint: 'a number of seconds > 0, or none for no limit', exitCode: 2 });
+  }
   requireFile(opts.kernel, 'KERNEL_NOT_FOUND', 'kernel', 'set KERNEL_SRC (a built tree) or KERNEL_RELEASE in rapido.conf');
   requireFile(opts.image, 'IMAGE_NOT_FOUND', 'initramfs image', 'cut one first (rapido cut ...)');
   const qemu = resolveQemuBinary(opts.qemuBinary);
@@ -119,7 +125,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       extraQemuArgs: opts.extraQemuArgs,
     });
 
-    const run = await runQemu(qemu, args, opts, (c, stop) => {
+    const run = await runQemu(qemu, args, opts, log, (c, stop) => {
       child = c;
       stopQemu = stop;
       if (c.pid) slot!.qemuPid = c.pid;
@@ -176,10 +182,14 @@ function runQemu(
   qemu: string,
   args: string[],
   opts: BootVmOptions,
+  log: (line: string) => void,
   started: (child: ChildProcess, stop: (sig: NodeJS.Signals) => void) => void,
 ): Promise<QemuRun> {
   const graceMs = (opts.killGraceSec ?? 3) * 1000;
-  const child = spawn(qemu, args, {
+  // Our exit handlers cover every death but SIGKILL; the kernel covers that one.
+  const wrapped = dieWithParent(qemu, args);
+  if (!wrapped) log('setpriv --pdeathsig is not available (util-linux >= 2.33): QEMU would outlive a killed rapido');
+  const child = spawn(wrapped?.command ?? qemu, wrapped?.args ?? args, {
     // Interactive: QEMU owns the terminal (raw mode, ctrl-a x). Otherwise no
     // stdin (the guest must not wait for us) and the console comes to us.
     stdio: opts.interactive ? ['inherit', 'inherit', 'pipe'] : ['ignore', 'pipe', 'pipe'],

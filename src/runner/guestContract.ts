@@ -21,9 +21,21 @@ export const KPARAM_HOSTNAME = 'rapido.hostname';    // rapido.hostname=NAME
 export const KPARAM_EXIT = 'rapido.exit';            // rapido.exit=1: power off after the last step (non-interactive)
 
 /**
- * The guest reports its result on the second serial port (/dev/ttyS1), never
- * on the console, so nothing a test prints can fake it. One line:
+ * The guest reports its result on a serial port of its own, never on the
+ * console, so nothing a step prints can fake it. One line:
  *   `rapido-status <N>` where N is 0 or the first failing step's exit status.
+ * The port is COM4 (I/O port 0x2e8, IRQ 3), added by rapido as an explicit
+ * isa-serial device on its own chardev: `-serial` options (rapido's console
+ * first, unless the user puts their own on stdio) fill COM1 upwards, and one
+ * that would reach COM4 is rejected up front.
+ * The init finds the tty by that I/O port in sysfs (the kernel names it
+ * ttyS3 unless it has fewer than 4 legacy UART slots), else uses ttyS3.
  */
-export const GUEST_STATUS_TTY = '/dev/ttyS1';
+export const GUEST_STATUS_IOPORT = 0x2e8;
+export const GUEST_STATUS_IRQ = 3;
+/** The ISA serial index QEMU gives the status port (COM4). */
+export const GUEST_STATUS_SERIAL_INDEX = 3;
+/** How /sys/class/tty/ttyS<N>/port shows GUEST_STATUS_IOPORT. */
+export const GUEST_STATUS_SYSFS_PORT = '0x2E8';
+export const GUEST_STATUS_TTY = '/dev/ttyS3';
 export const GUEST_STATUS_PREFIX = 'rapido-status ';

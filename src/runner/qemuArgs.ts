@@ -1,5 +1,13 @@
 import { RapidoError } from '../errors.js';
-import { GUEST_INIT_PATH, KPARAM_EXIT, KPARAM_HOSTNAME, KPARAM_VM_NUM } from './guestContract.js';
+import {
+  GUEST_INIT_PATH,
+  GUEST_STATUS_IOPORT,
+  GUEST_STATUS_IRQ,
+  GUEST_STATUS_SERIAL_INDEX,
+  KPARAM_EXIT,
+  KPARAM_HOSTNAME,
+  KPARAM_VM_NUM,
+} from './guestContract.js';
 import { shellSplit } from '../config/shellSplit.js';
 
 export type Accel = 'kvm' | 'tcg';
@@ -15,7 +23,7 @@ export interface QemuArgsOptions {
   interactive: boolean;
   quiet: boolean;
   accel: Accel;
-  /** Host file the guest's status channel (second serial port) is written to. */
+  /** Host file the guest's status channel (COM4, see guestContract.ts) is written to. */
   statusFile: string;
   pidFile: string;
   /** QEMU_EXTRA_KERNEL_PARAMS, appended verbatim. */
@@ -49,26 +57,80 @@ export function buildQemuArgs(o: QemuArgsOptions): string[] {
       hint: 'use a size QEMU understands, e.g. 512M or 2G',
     });
   }
+  const extra = o.extraQemuArgs ? shellSplit(o.extraQemuArgs, 'QEMU_EXTRA_ARGS') : [];
+  const user = userConsole(extra);
+  // -serial options fill COM1 upwards, ours (the console) first when we add it.
+  const ours = user.stdio ? 0 : 1;
+  if (ours + user.serialPorts > GUEST_STATUS_SERIAL_INDEX) {
+    throw new RapidoError('QEMU_ARGS', `QEMU_EXTRA_ARGS adds ${user.serialPorts} serial ports` +
+      (ours ? ' to rapido\'s console' : '') + `, but COM${GUEST_STATUS_SERIAL_INDEX + 1} carries rapido's status channel`, {
+      hint: `use at most ${GUEST_STATUS_SERIAL_INDEX - ours} -serial options` + (ours ? ', or put your own console on stdio (-serial mon:stdio)' : ''),
+    });
+  }
   const args = [
     '-kernel', o.kernel,
     '-initrd', o.initrd,
     '-append', kernelCmdline(o),
     '-smp', String(o.cpus),
     '-m', o.mem,
+  ];
+  if (!user.stdio) {
     // ttyS0: the console, multiplexed with the monitor so ctrl-a x / ctrl-a c work.
-    '-nographic',
-    '-serial', 'mon:stdio',
-    // ttyS1: the status channel, straight into a file nothing on the console can reach.
-    '-chardev', `file,id=rstatus,path=${qemuOptEscape(o.statusFile)}`,
-    '-serial', 'chardev:rstatus',
+    args.push('-nographic', '-serial', 'mon:stdio');
+  } else if (!user.display) {
+    // The user's own console is on stdio (Rapido-style `-serial stdio`): a second
+    // one would fail, and -nographic would add a monitor there too. No window either.
+    args.push('-display', 'none');
+  }
+  args.push(
+    // The status channel: a serial port of its own at a fixed place, straight
+    // into a file nothing on the console can reach. An explicit device, so the
+    // user's -serial options (which fill COM1 upwards) do not move it.
+    '-chardev', `file,id=${STATUS_CHARDEV},path=${qemuOptEscape(o.statusFile)}`,
+    '-device', `isa-serial,chardev=${STATUS_CHARDEV},index=${GUEST_STATUS_SERIAL_INDEX},` +
+      `iobase=0x${GUEST_STATUS_IOPORT.toString(16)},irq=${GUEST_STATUS_IRQ}`,
     '-net', 'none',
     '-pidfile', o.pidFile,
-  ];
+  );
   if (!o.interactive) args.push('-no-reboot');
   if (o.accel === 'kvm') args.push('-accel', 'kvm', '-cpu', 'host');
   else args.push('-accel', 'tcg');
-  if (o.extraQemuArgs) args.push(...shellSplit(o.extraQemuArgs, 'QEMU_EXTRA_ARGS'));
+  args.push(...extra);
   return args;
+}
+
+const STATUS_CHARDEV = 'rapido-status';
+
+/** Options whose value names a character device backend, as in `-serial stdio`. */
+const BACKEND_OPTS = new Set(['-serial', '-parallel', '-monitor', '-qmp', '-qmp-pretty', '-debugcon', '-gdb']);
+
+export interface UserConsole {
+  /** Something in the user's arguments already uses stdio (QEMU allows one user). */
+  stdio: boolean;
+  /** ISA serial ports the user's `-serial` options create (COM1 upwards). */
+  serialPorts: number;
+  /** The user chose the display (`-nographic`, `-display`). */
+  display: boolean;
+}
+
+/** What QEMU_EXTRA_ARGS says about the console, so ours does not collide with it. */
+export function userConsole(extra: string[]): UserConsole {
+  const u: UserConsole = { stdio: false, serialPorts: 0, display: false };
+  for (let i = 0; i < extra.length; i++) {
+    const opt = extra[i].replace(/^--/, '-'); // QEMU takes -opt and --opt alike
+    if (opt === '-nographic') u.display = true;
+    if (opt === '-display') {
+      u.display = true;
+      i++;
+    } else if (opt === '-chardev') {
+      if (/^stdio(,|$)/.test(extra[++i] ?? '')) u.stdio = true;
+    } else if (BACKEND_OPTS.has(opt)) {
+      const value = extra[++i] ?? '';
+      if (/^(mon:)?stdio(,|$)/.test(value)) u.stdio = true;
+      if (opt === '-serial' && value !== 'none') u.serialPorts++;
+    }
+  }
+  return u;
 }
 
 /** QEMU's option syntax splits on commas; a literal comma is written twice. */

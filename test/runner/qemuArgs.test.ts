@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildQemuArgs, kernelCmdline, qemuOptEscape, type QemuArgsOptions } from '../../src/runner/qemuArgs.js';
+import { buildQemuArgs, kernelCmdline, qemuOptEscape, userConsole, type QemuArgsOptions } from '../../src/runner/qemuArgs.js';
 import { shellSplit } from '../../src/config/shellSplit.js';
 
 const base: QemuArgsOptions = {
@@ -50,9 +50,11 @@ describe('buildQemuArgs', () => {
     assert.equal(opt(a, '-smp'), '2');
     assert.equal(opt(a, '-m'), '1G');
     assert.ok(a.includes('-nographic'));
-    // console first (ttyS0), then the status channel (ttyS1)
-    assert.deepEqual(all(a, '-serial'), ['mon:stdio', 'chardev:rstatus']);
-    assert.equal(opt(a, '-chardev'), 'file,id=rstatus,path=/run/pids/rapido_vm3.status');
+    // the console (ttyS0) is the only -serial; the status channel is COM4 on a chardev of its own
+    assert.deepEqual(all(a, '-serial'), ['mon:stdio']);
+    assert.equal(opt(a, '-chardev'), 'file,id=rapido-status,path=/run/pids/rapido_vm3.status');
+    assert.deepEqual(all(a, '-device'), ['isa-serial,chardev=rapido-status,index=3,iobase=0x2e8,irq=3']);
+    assert.equal(opt(a, '-display'), undefined);
     assert.equal(opt(a, '-net'), 'none');
     assert.equal(opt(a, '-pidfile'), '/run/pids/rapido_vm3.pid');
     assert.ok(a.includes('-no-reboot'));
@@ -72,8 +74,46 @@ describe('buildQemuArgs', () => {
   });
   it('escapes commas in the status file path', () => {
     const a = buildQemuArgs({ ...base, statusFile: '/tmp/a,b/s' });
-    assert.equal(opt(a, '-chardev'), 'file,id=rstatus,path=/tmp/a,,b/s');
+    assert.equal(opt(a, '-chardev'), 'file,id=rapido-status,path=/tmp/a,,b/s');
     assert.equal(qemuOptEscape('x,,y'), 'x,,,,y');
+  });
+  it("Rapido's own test configuration: the user's console on stdio, ours left out, status channel kept", () => {
+    const extra = '-monitor none -serial stdio -nographic -device virtio-rng-pci';
+    const a = buildQemuArgs({ ...base, extraQemuArgs: extra });
+    assert.deepEqual(all(a, '-serial'), ['stdio']);
+    assert.equal(a.filter((x) => x === '-nographic').length, 1);
+    assert.equal(opt(a, '-display'), undefined, 'the user chose -nographic');
+    assert.deepEqual(all(a, '-device'), ['isa-serial,chardev=rapido-status,index=3,iobase=0x2e8,irq=3', 'virtio-rng-pci']);
+    assert.deepEqual(a.slice(-extra.split(' ').length), extra.split(' '));
+  });
+  it('a user console on stdio without -nographic: no window, no second stdio user', () => {
+    const a = buildQemuArgs({ ...base, extraQemuArgs: '-serial stdio -monitor none' });
+    assert.ok(!a.includes('-nographic'));
+    assert.equal(opt(a, '-display'), 'none');
+    assert.deepEqual(all(a, '-serial'), ['stdio']);
+  });
+  it('a user -nographic alone keeps our console', () => {
+    const a = buildQemuArgs({ ...base, extraQemuArgs: '-nographic -device virtio-rng-pci' });
+    assert.deepEqual(all(a, '-serial'), ['mon:stdio']);
+  });
+  it('recognises every way of putting something on stdio', () => {
+    for (const extra of [['-serial', 'mon:stdio'], ['--serial', 'stdio'], ['-monitor', 'stdio'], ['-chardev', 'stdio,id=c,mux=on'], ['-qmp', 'stdio'], ['-serial', 'stdio,logfile=/tmp/x']]) {
+      assert.equal(userConsole(extra).stdio, true, extra.join(' '));
+    }
+    for (const extra of [['-serial', 'file:/tmp/stdio'], ['-chardev', 'file,id=stdio,path=/x'], ['-append', 'stdio']]) {
+      assert.equal(userConsole(extra).stdio, false, extra.join(' '));
+    }
+  });
+  it('rejects a fourth user serial port (COM4 is the status channel); -serial none creates none', () => {
+    const three = '-serial null -serial null -serial stdio -monitor none';
+    assert.doesNotThrow(() => buildQemuArgs({ ...base, extraQemuArgs: three }));
+    assert.doesNotThrow(() => buildQemuArgs({ ...base, extraQemuArgs: `-serial none ${three}` }));
+    assert.throws(() => buildQemuArgs({ ...base, extraQemuArgs: `-serial null ${three}` }), { code: 'QEMU_ARGS', message: /4 serial ports.*COM4/ });
+    // Without a console of their own, ours takes COM1: two more fit, a third would be COM4.
+    assert.deepEqual(all(buildQemuArgs({ ...base, extraQemuArgs: '-serial null -serial file:/tmp/x' }), '-serial'), ['mon:stdio', 'null', 'file:/tmp/x']);
+    assert.throws(() => buildQemuArgs({ ...base, extraQemuArgs: '-serial null -serial null -serial null' }), {
+      code: 'QEMU_ARGS', message: /3 serial ports to rapido's console.*COM4/,
+    });
   });
   it('rejects bad cpus and mem', () => {
     assert.throws(() => buildQemuArgs({ ...base, cpus: 0 }), { code: 'BAD_CPUS' });

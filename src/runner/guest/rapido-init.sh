@@ -124,11 +124,42 @@ if [ -r /rapido.env ]; then
 	fi
 fi
 
+shell=/bin/sh
+[ -x "$shell" ] || shell=sh
+# The console's real tty (/dev/console can never be a controlling tty): the
+# last entry of the active list backs /dev/console.
+tty=
+if [ -r /sys/class/tty/console/active ]; then
+	read -r active < /sys/class/tty/console/active
+	for tty in $active; do :; done
+fi
+[ -n "$tty" ] && [ -c "/dev/$tty" ] || tty=
+
+# Interactive runs: QEMU hands ^C to the guest as a byte on the console, and
+# only a controlling terminal turns it into SIGINT. So each step runs under a
+# shell leading a session of its own on the console tty (`setsid -c` execs it
+# without forking: we are no process group leader), with job control: the
+# step is the foreground process group, ^C stops it as in a shell (status
+# 130), and the hangup when that session ends reaches only the wrapper, not
+# daemons the step left running. PID 1 itself never gets the terminal.
+step_tty=
+if [ "$exit_after" != 1 ] && [ -n "$tty" ] && have setsid; then
+	step_tty=/dev/$tty
+fi
+
 # Steps run as child processes (never sourced): a step's `exit` ends only the
 # step, and its status is the result. Unattended runs give them no input, so
 # a step that reads stdin sees EOF instead of waiting for the timeout.
 run_step() {
-	if [ -x "$1" ]; then "$1"; else /bin/sh "$1"; fi
+	if [ -n "$step_tty" ]; then
+		# `; exit` keeps the shell from exec'ing the step in its place.
+		setsid -c "$shell" -c 'set -m 2>/dev/null; if [ -x "$1" ]; then "$1"; else /bin/sh "$1"; fi; exit $?' \
+			rapido-step "$1" 0<>"$step_tty" 1>&0 2>&0
+	elif [ -x "$1" ]; then
+		"$1"
+	else
+		/bin/sh "$1"
+	fi
 }
 status=0
 failed_step=
@@ -149,10 +180,20 @@ if [ -n "$failed_step" ]; then
 	say "step $failed_step failed with status $status"
 fi
 
-if [ -c /dev/ttyS1 ]; then
-	echo "rapido-status $status" > /dev/ttyS1
-else
-	say "no /dev/ttyS1: cannot report status $status to the host"
+# The status port is found by its I/O port (guestContract.ts), whatever the
+# kernel named it.
+status_tty=
+for t in /sys/class/tty/ttyS*; do
+	[ -r "$t/port" ] || continue
+	read -r port < "$t/port"
+	if [ "$port" = 0x2E8 ]; then
+		status_tty=/dev/${t##*/}
+		break
+	fi
+done
+[ -n "$status_tty" ] || status_tty=/dev/ttyS3
+if ! { [ -c "$status_tty" ] && echo "rapido-status $status" > "$status_tty"; } 2>/dev/null; then
+	say "no status port ($status_tty): cannot report status $status to the host"
 fi
 
 if [ "$exit_after" = 1 ]; then
@@ -186,17 +227,10 @@ if [ -d /run/rapido ] && {
 	export ENV
 fi
 
-shell=/bin/sh
-[ -x "$shell" ] || shell=sh
-tty=
-if [ -r /sys/class/tty/console/active ]; then
-	read -r active < /sys/class/tty/console/active
-	for tty in $active; do :; done # the last one backs /dev/console
-fi
 # SeaBIOS turned off line wrapping on the user's terminal (ESC[?7l): undo it.
 printf '\033[?7h'
 cd / || :
-if [ -n "$tty" ] && [ -c "/dev/$tty" ] && have setsid; then
+if [ -n "$tty" ] && have setsid; then
 	setsid -c "$shell" -i 0<>"/dev/$tty" 1>&0 2>&0
 elif have setsid && have cttyhack; then
 	setsid cttyhack "$shell" -i
