@@ -22,8 +22,10 @@ export async function runYargs(argv: string[]): Promise<void> {
         'DRACUT_EXTRA_ARGS, DRACUT_OUT, RAPIDO_STORE, QEMU_EXTRA_ARGS, ... Layers are cached in the store; see rapido-store --help.',
     )
     .fail((msg, err) => {
-      // Thrown, not printed: yargs would otherwise go on to run the handler.
-      throw err ?? new RapidoError('USAGE', msg, { hint: 'rapido --help lists commands and options', exitCode: 2 });
+      // Thrown, not printed: yargs would otherwise go on to run the handler. yargs' own parse
+      // errors (YError: "Not enough arguments following: x") are usage errors too.
+      if (err && err.name !== 'YError') throw err;
+      throw new RapidoError('USAGE', msg ?? err?.message, { hint: 'rapido --help lists commands and options', exitCode: 2 });
     })
     .help()
     .version()

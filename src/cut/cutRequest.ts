@@ -7,6 +7,7 @@ import { parseRecipe, type Recipe } from '../derivations/recipe/parseRecipe.js';
 import { STAMP_VERSION } from '../derivations/cutStamp.js';
 import { resolve } from 'node:path';
 import { warnUnknownConfKeys } from './confWarnings.js';
+import { guestInitPath } from '../runner/guestInitPath.js';
 
 /**
  * Everything a cut is decided by, apart from file contents. Cheap to build
@@ -57,6 +58,8 @@ export function cutRequest(
     searchPath,
     dracutExtra: conf.get('DRACUT_EXTRA_ARGS') ?? '',
     store,
+    // Another rapido install (another checkout) ships its own guest init: its path decides the overlay too.
+    guestInit: guestInitPath(),
   });
   return { conf, kernel, recipe, post: absPost, out, store, epoch, searchPath, key };
 }

@@ -271,3 +271,18 @@ test('cut: the CommonJS fast path finds the shipped recipes and answers a no-op 
     p.cleanup();
   }
 });
+
+test('the guest init a cut uses is part of its request: another rapido install does not count as up to date', async () => {
+  const { cutRequest } = await import('../../src/cut/cutRequest.js');
+  const { guestInitPath } = await import('../../src/runner/guestInitPath.js');
+  const p = makeProject();
+  const cwd = process.cwd();
+  try {
+    process.chdir(p.dir);
+    const req = cutRequest('simple-example', [], p.env);
+    assert.equal(JSON.parse(req.key).guestInit, guestInitPath());
+  } finally {
+    process.chdir(cwd);
+    p.cleanup();
+  }
+});

@@ -56,3 +56,19 @@ describe('--timeout takes a positive number of seconds', () => {
     }
   });
 });
+
+describe('yargs\' own parse errors are usage errors', () => {
+  it('rapido cut NAME -x with no value: exit 2 and a usage line, no internal error', () => {
+    const p = makeProject();
+    try {
+      const r = p.run(['cut', '--accel', 'tcg', 'simple-example', '-x']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^rapido: error: .*\bx\b/);
+      assert.match(r.stderr, /hint: rapido --help/);
+      assert.doesNotMatch(r.stderr, /internal error|YError|\n\s+at /);
+      assert.ok(!existsSync(p.out), 'nothing was cut');
+    } finally {
+      p.cleanup();
+    }
+  });
+});
