@@ -150,14 +150,7 @@ test('cut: two cuts at once into one store both succeed and build each layer onc
     p.write('data/x', 'x'.repeat(1 << 20));
     // Same store, different output images: the second conf differs only in DRACUT_OUT.
     const conf2 = p.write('rapido2.conf', readFileSync(join(p.dir, 'rapido.conf'), 'utf8').replace(/DRACUT_OUT=.*/, `DRACUT_OUT="${p.out}2"`));
-    const runOne = (env: NodeJS.ProcessEnv) =>
-      new Promise<{ code: number; err: string }>((resolve) => {
-        const child = p.spawn(['cut', '-B', './r.rapido'], env);
-        child.stdout!.resume();
-        let err = '';
-        child.stderr!.on('data', (d) => (err += d));
-        child.on('close', (code) => resolve({ code: code ?? -1, err }));
-      });
+    const runOne = (env: NodeJS.ProcessEnv) => p.runAsync(['cut', '-B', './r.rapido'], env).then((r) => ({ code: r.status, err: r.stderr }));
     const [r1, r2] = await Promise.all([runOne({}), runOne({ RAPIDO_CONF: conf2 })]);
     assert.equal(r1.code, 0, r1.err);
     assert.equal(r2.code, 0, r2.err);

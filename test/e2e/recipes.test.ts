@@ -4,24 +4,15 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, RAPIDO, REPO, type Project } from '../helpers/cliHarness.js';
+import { makeProject, REPO, type Project } from '../helpers/cliHarness.js';
 
 const FIXTURES = join(REPO, 'test/fixtures');
 const BOOT = ['--timeout', '240', '--accel', 'tcg'];
 
-function run(p: Project, args: string[]): Promise<{ status: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RAPIDO, ...args], { cwd: p.dir, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => resolve({ status: code ?? -1, out, err }));
-  });
-}
+const run = (p: Project, args: string[]) =>
+  p.runAsync(args).then((r) => ({ status: r.status, out: r.stdout, err: r.stderr }));
 
 function qemuProcesses(): string[] {
   const found: string[] = [];

@@ -4,26 +4,17 @@
 // devices". Now the user's console is used as is, and the guest's status
 // still travels on its own serial port.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
-import { makeProject, RAPIDO, type Project } from '../helpers/cliHarness.js';
+import { makeProject, type Project } from '../helpers/cliHarness.js';
 import { haveQemu, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
 
 const RAPIDO_TEST_CONF = 'QEMU_EXTRA_ARGS="-monitor none -serial stdio -nographic -device virtio-rng-pci"\n' +
   'QEMU_EXTRA_KERNEL_PARAMS="loglevel=0"\n';
 
-function run(p: Project, args: string[]): Promise<{ status: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RAPIDO, ...args], { cwd: p.dir, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => resolve({ status: code, out, err }));
-  });
-}
+const run = (p: Project, args: string[]) =>
+  p.runAsync(args).then((r) => ({ status: r.status, out: r.stdout, err: r.stderr }));
 
 describe("Rapido's QEMU_EXTRA_ARGS (-serial stdio -monitor none -nographic)", skipUnless(haveQemu(), QEMU_NEEDS), () => {
   it('rapido cut -x "exit 3" simple-example boots, shows the console, exits 3', async (t) => {

@@ -17,6 +17,8 @@ export interface Project {
   write(rel: string, text: string, mode?: number): string;
   run(args: string[], opts?: { env?: NodeJS.ProcessEnv; bin?: string }): { status: number; stdout: string; stderr: string };
   spawn(args: string[], env?: NodeJS.ProcessEnv): ReturnType<typeof spawn>;
+  /** Like run, without blocking the test process (boots run side by side). */
+  runAsync(args: string[], env?: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }>;
   cleanup(): void;
 }
 
@@ -44,6 +46,16 @@ export function makeProject(conf = ''): Project {
     },
     spawn(args, extraEnv = {}) {
       return spawn(process.execPath, [RAPIDO, ...args], { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    runAsync(args, extraEnv = {}) {
+      return new Promise((resolve) => {
+        const child = this.spawn(args, extraEnv);
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (d) => (stdout += d));
+        child.stderr!.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+      });
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
