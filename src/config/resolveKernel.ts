@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { release as hostRelease } from 'node:os';
 import { join } from 'node:path';
 import { RapidoError } from '../errors.js';
-import { configPath, isDir, type RapidoConfig } from './loadConfig.js';
+import { installModPath, readKernelTree } from './kernelTree.js';
+import { isDir, type RapidoConfig } from './loadConfig.js';
 
 export interface KernelInfo {
   release: string;
@@ -15,29 +16,20 @@ export interface KernelInfo {
 }
 
 /**
- * KERNEL_SRC (a built tree) wins, then KERNEL_RELEASE, then the running kernel
- * if it has an image and modules, else the newest kernel in /boot with modules.
+ * KERNEL_SRC (a built tree; a different KERNEL_RELEASE next to it is an
+ * error), then KERNEL_RELEASE, then the running kernel if it has an image and
+ * modules, else the newest kernel in /boot with modules. Modules come from
+ * KERNEL_INSTALL_MOD_PATH, else ${KERNEL_SRC}/mods when it exists, else /lib/modules.
  */
 export function resolveKernel(conf: RapidoConfig, bootDir = '/boot', modulesRoot = '/lib/modules'): KernelInfo {
-  const modPath = conf.get('KERNEL_INSTALL_MOD_PATH');
-  const modDirFor = (rel: string) =>
-    modPath ? join(configPath(conf, modPath), 'lib/modules', rel) : join(modulesRoot, rel);
+  const modPath = installModPath(conf);
+  const modDirFor = (rel: string) => (modPath ? join(modPath, 'lib/modules', rel) : join(modulesRoot, rel));
 
   const src = conf.get('KERNEL_SRC');
   if (src) {
-    const tree = configPath(conf, src);
-    const relFile = join(tree, 'include/config/kernel.release');
-    let rel: string;
-    try {
-      rel = readFileSync(relFile, 'utf8').trim();
-    } catch (e) {
-      throw new RapidoError('KERNEL_SRC_UNBUILT', `KERNEL_SRC=${tree}: cannot read ${relFile}`, {
-        hint: 'build the kernel first (make -j$(nproc)), or fix KERNEL_SRC in rapido.conf',
-        cause: e,
-      });
-    }
-    const release = conf.get('KERNEL_RELEASE') || rel;
-    return { release, image: join(tree, 'arch/x86/boot/bzImage'), modDir: modDirFor(release), source: 'KERNEL_SRC' };
+    // A KERNEL_RELEASE that disagrees with the tree is an error there, not a silent override.
+    const tree = readKernelTree(conf, src);
+    return { release: tree.release, image: tree.image, modDir: modDirFor(tree.release), source: 'KERNEL_SRC' };
   }
 
   const rel = conf.get('KERNEL_RELEASE');

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { depmodCommand } from '../config/kernelTree.js';
 import { RapidoError } from '../errors.js';
 
 export interface ModuleClosure {
@@ -158,7 +159,7 @@ function loadIndex(modDir: string): ModIndex {
     stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
   } catch (err) {
     throw new RapidoError('KMOD_INDEX_MISSING', `no modules.dep in ${modDir}`, {
-      hint: `run depmod for this kernel (depmod -b <root> <release>), or check the modules directory`,
+      hint: `run depmod for this kernel (${depmodCommand(modDir)}), or check the modules directory`,
       cause: err,
     });
   }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { missingKernelError } from '../config/kernelTree.js';
 import { RapidoError } from '../errors.js';
 import { chooseAccel, resolveQemuBinary, type AccelRequest, type VerdictStore } from './accel.js';
 import { GUEST_STATUS_PREFIX } from './guestContract.js';
@@ -66,7 +67,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
   if (t !== undefined && !(t >= 0 && t * 1000 <= 2 ** 31 - 1)) {
     throw new RapidoError('BAD_TIMEOUT', `invalid timeout ${t} s`, { hint: 'a number of seconds > 0, or none for no limit', exitCode: 2 });
   }
-  requireFile(opts.kernel, 'KERNEL_NOT_FOUND', 'kernel', 'set KERNEL_SRC (a built tree) or KERNEL_RELEASE in rapido.conf');
+  if (!isFile(opts.kernel)) throw missingKernelError(opts.kernel);
   requireFile(opts.image, 'IMAGE_NOT_FOUND', 'initramfs image', 'cut one first (rapido cut ...)');
   const qemu = resolveQemuBinary(opts.qemuBinary);
 
@@ -289,12 +290,16 @@ export function readStatus(statusFile: string): number | undefined {
   return status;
 }
 
-function requireFile(path: string, code: string, what: string, hint: string): void {
-  let ok = false;
+function isFile(path: string): boolean {
   try {
-    ok = statSync(path).isFile();
-  } catch { /* reported below */ }
-  if (!ok) throw new RapidoError(code, `${what} not found: ${path}`, { hint });
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function requireFile(path: string, code: string, what: string, hint: string): void {
+  if (!isFile(path)) throw new RapidoError(code, `${what} not found: ${path}`, { hint });
 }
 
 function interruptedError(sig: NodeJS.Signals): RapidoError {

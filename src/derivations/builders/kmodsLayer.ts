@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { TREE_MODS_DIR } from '../../config/kernelTree.js';
 import { RapidoError } from '../../errors.js';
 import type { HostInputs } from '../hostInputs.js';
 import { resolveModules } from '../kmodClosure.js';
@@ -13,7 +14,9 @@ function checkModDir(plan: LayerPlan, ctx: CutContext, inputs: HostInputs): void
   if (!inputs.lstat(modDir)?.isDirectory()) {
     const d = plan.directives[0];
     throw new RapidoError('KMOD_DIR_MISSING', `${d.file}:${d.line}: no modules directory ${modDir} for kernel ${release}`, {
-      hint: 'install the kernel\'s modules (make modules_install, with KERNEL_INSTALL_MOD_PATH in rapido.conf for a tree-local install)',
+      hint: ctx.kernel.source === 'KERNEL_SRC'
+        ? `install the tree's modules: make modules_install INSTALL_MOD_PATH=<KERNEL_SRC>/${TREE_MODS_DIR} (used when it exists, or set KERNEL_INSTALL_MOD_PATH)`
+        : 'install the kernel\'s modules (make modules_install, with KERNEL_INSTALL_MOD_PATH in rapido.conf for a tree-local install)',
     });
   }
 }
