@@ -15,8 +15,10 @@ export async function buildCut(name: string, post: PostStep[], precomputed?: Noo
   const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged);
   const built = outcome.layers.filter((l) => l.source === 'built').length;
   const reused = outcome.layers.length - built;
+  // Which layers changed, on the one line logs keep (CI, `git bisect run`); a cut that built everything says so by its counts.
+  const rebuilt = built && reused ? `, rebuilt: ${outcome.layers.filter((l) => l.source === 'built').map((l) => l.name).join(' ')}` : '';
   process.stderr.write(
-    `rapido: ${name}: ${outcome.layers.length} layers (${built} built, ${reused} reused), ${formatBytes(outcome.imageBytes)}, ` +
+    `rapido: ${name}: ${outcome.layers.length} layers (${built} built, ${reused} reused)${rebuilt}, ${formatBytes(outcome.imageBytes)}, ` +
       `${formatBytes(outcome.written)} written -> ${shownPath(req.out)} (${(performance.now() - t0).toFixed(0)} ms)\n`,
   );
   return { req, stamp: outcome.stamp };
