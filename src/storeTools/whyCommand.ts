@@ -4,7 +4,7 @@ import type { NativeDerivation, EntryRecord } from '../derivations/nativeDerivat
 import { cutRequest } from '../cut/cutRequest.js';
 import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../cut/cutImage.js';
 import { CutStore } from '../cut/cutStore.js';
-import { readStamp } from '../derivations/cutStamp.js';
+import { RACY_WINDOW_MS, readStamp } from '../derivations/cutStamp.js';
 import { getLayer, getManifest, initHasher, lastCut, lookupManifest } from '../store/index.js';
 import { printNotes } from './notes.js';
 
@@ -15,6 +15,8 @@ export interface WhyLayer {
   key?: string;
   previousKey?: string;
   reasons: string[];
+  /** The last cut saw this layer's inputs change within the racy window: the next cut re-derives it to check. */
+  racy?: boolean;
 }
 
 /**
@@ -25,7 +27,10 @@ export interface WhyLayer {
 export async function whyCommand(opts: { name: string; post: PostStep[]; json?: boolean }): Promise<void> {
   const req = cutRequest(opts.name, opts.post);
   await initHasher();
-  const cs = new CutStore(req.store, readStamp(req.out), { reading: true });
+  const stamp = readStamp(req.out);
+  // The stamp beside the image is this recipe's only when the image was last cut from it.
+  const stampLayers = stamp?.recipe === req.recipe.name ? stamp.layers : [];
+  const cs = new CutStore(req.store, stamp, { reading: true });
   const store = await cs.open();
   printNotes(store);
   const result: WhyLayer[] = [];
@@ -63,7 +68,9 @@ export async function whyCommand(opts: { name: string; post: PostStep[]; json?: 
             ? diffDerivations(prev.derivation as NativeDerivation, derivation)
             : ['the last cut\'s layer record was re-created by verify --repair without its inputs: what changed is unknown'];
       if (!hit && reasons.length === 0) reasons.push('object missing from the store (removed by gc or repair)');
-      result.push({ layer: plan.name, builder: builderName(plan), status: hit ? 'hit' : 'miss', key, previousKey, reasons });
+      const racy = stampLayers.find((l) => l.name === plan.name)?.racy === true;
+      if (racy) reasons.push(RACY_NOTE);
+      result.push({ layer: plan.name, builder: builderName(plan), status: hit ? 'hit' : 'miss', key, previousKey, reasons, ...(racy ? { racy } : {}) });
     }
   } finally {
     await cs.close();
@@ -78,6 +85,10 @@ export async function whyCommand(opts: { name: string; post: PostStep[]; json?: 
     if (l.reasons.length > 20) process.stdout.write(`    ... and ${l.reasons.length - 20} more\n`);
   }
 }
+
+const RACY_NOTE =
+  `an input changed within ${RACY_WINDOW_MS} ms of the last cut: its stat data was too fresh to trust, ` +
+  'so the next cut re-derives this layer to check (not a cache fault; it then says "reused" rather than "up to date")';
 
 /** Human-readable differences between the derivation of the last cut and the current one. */
 export function diffDerivations(before: NativeDerivation, after: NativeDerivation): string[] {
