@@ -1,11 +1,12 @@
 import yargs from 'yargs';
 import { RapidoError } from '../errors.js';
+import { bareGdbFlag } from './bootOptions.js';
 import { cutModule } from './commands/cut.js';
 import { bootModule } from './commands/boot.js';
 import { listModule } from './commands/list.js';
 
 export async function runYargs(argv: string[]): Promise<void> {
-  const y = yargs(argv);
+  const y = yargs(bareGdbFlag(argv));
   await y
     .scriptName('rapido')
     .usage('$0 <command> [options]\n\nCut an initramfs for a recipe from cached layers, and boot it in QEMU with your kernel.')

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { RapidoError } from '../errors.js';
 import { configPath, isDir, type RapidoConfig } from './loadConfig.js';
 
@@ -59,11 +59,13 @@ export function installModPath(conf: RapidoConfig): string | undefined {
   return isDir(mods) ? mods : undefined;
 }
 
-/** The tree's vmlinux (symbols for gdb), when KERNEL_SRC is set and it was built. */
-export function treeVmlinux(conf: RapidoConfig): string | undefined {
+/** KERNEL_SRC's vmlinux (symbols for gdb), when the image booted is that tree's bzImage and vmlinux was built. */
+export function treeVmlinuxFor(conf: RapidoConfig, image: string): string | undefined {
   const src = conf.get('KERNEL_SRC');
   if (!src) return undefined;
-  const p = join(configPath(conf, src), TREE_VMLINUX);
+  const dir = configPath(conf, src);
+  if (resolve(image) !== join(dir, TREE_BZIMAGE)) return undefined;
+  const p = join(dir, TREE_VMLINUX);
   return existsSync(p) ? p : undefined;
 }
 

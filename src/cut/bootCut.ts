@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { RapidoError } from '../errors.js';
 import type { BootOptions } from '../cli/bootOptions.js';
 import { configPath, outPath, storeDir, vmPidDir, type RapidoConfig } from '../config/loadConfig.js';
+import { treeVmlinuxFor } from '../config/kernelTree.js';
 import { resolveKernel } from '../config/resolveKernel.js';
 import { readStamp, type Stamp } from '../derivations/cutStamp.js';
 import type { Store } from '../store/index.js';
@@ -13,6 +14,8 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
   }
   const vm = stamp?.vm ?? resourcesFromImage(out);
   const kernel = o.kernel ?? stamp?.kernel.image ?? resolveKernel(conf).image;
+  // gdb needs the symbols of the very kernel that boots: KERNEL_SRC's vmlinux goes with its bzImage only.
+  const vmlinux = o.gdbPort !== undefined ? treeVmlinuxFor(conf, kernel) : undefined;
   const { bootVm } = await import('../runner/bootVm.js');
   const { getHostVerdict, putHostVerdict } = await import('../store/hostVerdicts.js');
   // The remembered KVM verdict lives in the store: open it (LMDB) only when --accel auto may ask.
@@ -31,6 +34,9 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
       netConfDir: configPath(conf, conf.get('VM_NET_CONF') || 'net-conf'),
       extraKernelParams: conf.get('QEMU_EXTRA_KERNEL_PARAMS'),
       extraQemuArgs: conf.get('QEMU_EXTRA_ARGS'),
+      kernelParams: o.kernelParams,
+      gdbPort: o.gdbPort,
+      vmlinux,
       verdicts: {
         get: (k: string) => (s ? getHostVerdict(s, k) : undefined),
         put: (k: string, v: unknown) => { if (s) putHostVerdict(s, k, v); },

@@ -27,6 +27,10 @@ export interface BootVmOptions {
   netConfDir: string;
   extraKernelParams?: string;
   extraQemuArgs?: string;
+  kernelParams?: string[];
+  gdbPort?: number;
+  /** The vmlinux matching `kernel` (symbols for gdb), when known. */
+  vmlinux?: string;
   verdicts: VerdictStore;
   qemuBinary?: string;
   /** Each console line (non-interactive only), without the line ending. */
@@ -124,7 +128,10 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       pidFile: slot.pidFile,
       extraKernelParams: opts.extraKernelParams,
       extraQemuArgs: opts.extraQemuArgs,
+      kernelParams: opts.kernelParams,
+      gdbPort: opts.gdbPort,
     });
+    if (opts.gdbPort !== undefined) log(gdbAttachLine(opts.gdbPort, opts.vmlinux));
 
     const run = await runQemu(qemu, args, opts, log, (c, stop) => {
       child = c;
@@ -288,6 +295,15 @@ export function readStatus(statusFile: string): number | undefined {
     if (m) status = Number(m[1]);
   }
   return status;
+}
+
+/** The one-liner that attaches gdb to the VM's stub, with symbols when there is a vmlinux. */
+export function gdbAttachLine(port: number, vmlinux?: string): string {
+  const target = `-ex 'target remote localhost:${port}'`;
+  return vmlinux
+    ? `gdb stub on tcp::${port} (kernel booted with nokaslr); attach: gdb ${vmlinux} ${target}`
+    : `gdb stub on tcp::${port} (kernel booted with nokaslr); attach: gdb VMLINUX ${target} ` +
+        '(no vmlinux known for this kernel: KERNEL_SRC\'s is used when the tree has one)';
 }
 
 function isFile(path: string): boolean {

@@ -30,10 +30,16 @@ export interface QemuArgsOptions {
   extraKernelParams?: string;
   /** QEMU_EXTRA_ARGS, split like a shell would (no expansion); appended last so they win. */
   extraQemuArgs?: string;
+  /** --kernel-param: one-off parameters, after QEMU_EXTRA_KERNEL_PARAMS (so they win). */
+  kernelParams?: string[];
+  /** --gdb: QEMU's gdb stub on this TCP port; the kernel gets nokaslr so vmlinux's addresses hold. */
+  gdbPort?: number;
 }
 
 /** The kernel command line: ours first, the user's extra parameters last (later ones win). */
-export function kernelCmdline(o: Pick<QemuArgsOptions, 'vmNum' | 'hostname' | 'interactive' | 'quiet' | 'extraKernelParams'>): string {
+export function kernelCmdline(
+  o: Pick<QemuArgsOptions, 'vmNum' | 'hostname' | 'interactive' | 'quiet' | 'extraKernelParams' | 'kernelParams' | 'gdbPort'>,
+): string {
   const params = [
     `rdinit=${GUEST_INIT_PATH}`,
     'console=ttyS0',
@@ -43,8 +49,10 @@ export function kernelCmdline(o: Pick<QemuArgsOptions, 'vmNum' | 'hostname' | 'i
   // panic=-1 + -no-reboot: a panicking guest ends QEMU at once instead of hanging.
   if (!o.interactive) params.push(`${KPARAM_EXIT}=1`, 'panic=-1');
   if (o.quiet) params.push('quiet', 'loglevel=1');
+  if (o.gdbPort !== undefined) params.push('nokaslr');
   const extra = o.extraKernelParams?.trim();
   if (extra) params.push(extra);
+  for (const p of o.kernelParams ?? []) if (p.trim()) params.push(p.trim());
   return params.join(' ');
 }
 
@@ -95,6 +103,7 @@ export function buildQemuArgs(o: QemuArgsOptions): string[] {
   if (!o.interactive) args.push('-no-reboot');
   if (o.accel === 'kvm') args.push('-accel', 'kvm', '-cpu', 'host');
   else args.push('-accel', 'tcg');
+  if (o.gdbPort !== undefined) args.push('-gdb', `tcp::${o.gdbPort}`);
   args.push(...extra);
   return args;
 }

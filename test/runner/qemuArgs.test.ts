@@ -137,3 +137,19 @@ describe('shellSplit', () => {
     assert.throws(() => shellSplit(`"x`), { code: 'SHELL_SYNTAX' });
   });
 });
+
+describe('one-off boot options: --kernel-param and --gdb', () => {
+  it('--kernel-param ARGs come after QEMU_EXTRA_KERNEL_PARAMS, in order; --gdb adds nokaslr before both', () => {
+    assert.equal(
+      kernelCmdline({ ...base, extraKernelParams: 'debug', kernelParams: ['dyndbg="file zram_drv.c +p"', 'kaslr'], gdbPort: 1234 }),
+      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 nokaslr debug dyndbg="file zram_drv.c +p" kaslr',
+    );
+  });
+  it('--gdb=PORT: the stub on that TCP port, before QEMU_EXTRA_ARGS; none without it', () => {
+    const args = buildQemuArgs({ ...base, gdbPort: 4321, extraQemuArgs: '-s' });
+    assert.deepEqual(all(args, '-gdb'), ['tcp::4321']);
+    assert.ok(args.indexOf('-gdb') < args.indexOf('-s'));
+    assert.deepEqual(all(buildQemuArgs(base), '-gdb'), []);
+    assert.doesNotMatch(kernelCmdline(base), /nokaslr/);
+  });
+});
