@@ -5,7 +5,7 @@ import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { writeNewcSync } from '../derivations/cpio/writeNewc.js';
 import { HostInputs, lstatOrNull, statSig } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
-import { nativeDerivation } from '../derivations/nativeDerivation.js';
+import { derivationKeyText, nativeDerivation } from '../derivations/nativeDerivation.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
 import {
   layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, storeIdentity, writeStamp, type Stamp, type StampInput, type StampLayer,
@@ -225,7 +225,7 @@ export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store:
     return d;
   };
   const derivation = nativeDerivation(plan, ctx, entries, digestOf);
-  return { key: hashString(canonicalJson(derivation)), derivation, entries, inputs };
+  return { key: hashString(derivationKeyText(derivation)), derivation, entries, inputs };
 }
 
 async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo): Promise<LayerResult> {

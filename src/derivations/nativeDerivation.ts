@@ -1,6 +1,7 @@
 import type { CpioEntry } from './cpio/cpioEntry.js';
 import type { LayerPlan } from './layerPlan.js';
 import { NATIVE_BUILDER_VERSION, type CutContext } from './builders/context.js';
+import { canonicalJson } from './canonicalJson.js';
 
 /** An entry as its derivation records it: path, type, mode, and content digest / link target / device numbers, plus where it came from. */
 export type EntryRecord = [path: string, type: string, mode: number, content: string, source?: string];
@@ -43,4 +44,18 @@ export function nativeDerivation(
       return e.source ? [e.path, e.type, e.mode, content, e.source] : [e.path, e.type, e.mode, content];
     }),
   };
+}
+
+/** Builders whose entries' host paths stay out of the key: where a kernel's modules are installed is no input. */
+const PATH_FREE_BUILDERS = new Set(['native-kmods', 'native-kmod-index']);
+
+/**
+ * The text a native layer's key is hashed from: its canonical derivation,
+ * minus the entries' host paths for module layers, so the same modules
+ * installed in another tree (a second worktree, a moved KERNEL_SRC) reuse
+ * the layer. The record keeps the paths, for `rapido-store why`.
+ */
+export function derivationKeyText(d: NativeDerivation): string {
+  if (!PATH_FREE_BUILDERS.has(d?.builder) || !Array.isArray(d.entries)) return canonicalJson(d);
+  return canonicalJson({ ...d, entries: d.entries.map((e) => e.slice(0, 4)) });
 }

@@ -1,5 +1,6 @@
 import { RapidoError } from '../errors.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
+import { derivationKeyText, type NativeDerivation } from '../derivations/nativeDerivation.js';
 import { hashString } from './digest.js';
 import type { LayerRecord } from './layerIndex.js';
 import type { ManifestVariant } from './manifests.js';
@@ -74,7 +75,7 @@ function checkClosure(c: unknown, where: string): void {
  */
 export function derivationMismatch(rec: LayerRecord): string | null {
   if (rec.builder.startsWith('native-')) {
-    const k = hashString(canonicalJson(rec.derivation));
+    const k = hashString(derivationKeyText(rec.derivation as NativeDerivation));
     return k === rec.key ? null : `its derivation hashes to ${k}`;
   }
   if (rec.builder === 'dracut') {
