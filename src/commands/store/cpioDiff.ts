@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
-import { readNewc } from '../derivations/cpio/readNewc.js';
+import type { CpioEntry } from '../../derivations/cpio/cpioEntry.js';
+import { readNewc } from '../../derivations/cpio/readNewc.js';
 
 /** A field of an archive entry that two builds disagree on. */
 export type EntryField = 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'nlink' | 'size' | 'content';

@@ -1,17 +1,18 @@
 import fs from 'node:fs';
-import { loadConfig, storeDir } from '../config/loadConfig.js';
-import type { NativeDerivation } from '../derivations/nativeDerivation.js';
-import { RapidoError } from '../errors.js';
-import { lastCut } from '../store/cutHistory.js';
-import { getLayer, listLayers, type LayerRecord } from '../store/layerIndex.js';
-import { isLayerKey, objectPath } from '../store/objectPath.js';
-import { openStore, STORE_FORMAT_VERSION, type Store } from '../store/openStore.js';
-import { getPin, listPins } from '../store/pins.js';
-import { pendingRemoval } from '../store/removeLayers.js';
-import { ageText, collectRoots, describeRoot, type RootRef, type Roots } from '../store/roots.js';
-import { listTrustedKeys } from '../store/trustedKeys.js';
-import { printNotes } from './notes.js';
-import { formatBytes, plural } from './units.js';
+import type { CommandModule } from 'yargs';
+import { loadConfig } from '../../config/loadConfig.js';
+import type { NativeDerivation } from '../../derivations/nativeDerivation.js';
+import { RapidoError } from '../../errors.js';
+import { lastCut } from '../../store/cutHistory.js';
+import { getLayer, listLayers, type LayerRecord } from '../../store/layerIndex.js';
+import { isLayerKey, objectPath } from '../../store/objectPath.js';
+import { STORE_FORMAT_VERSION, type Store } from '../../store/openStore.js';
+import { getPin, listPins } from '../../store/pins.js';
+import { pendingRemoval } from '../../store/removeLayers.js';
+import { collectRoots, describeRoot, type RootRef, type Roots } from '../../store/roots.js';
+import { listTrustedKeys } from '../../store/trustedKeys.js';
+import { withStore } from './withStore.js';
+import { ago, formatBytes, plural } from '../../format.js';
 
 export interface InfoArgs {
   target?: string;
@@ -56,7 +57,7 @@ function resolve(store: Store, target: string): { title?: string; records: Layer
   const cut = target.includes('\0') ? undefined : lastCut(store, target);
   if (cut) {
     const records = cut.layers.map((l) => getLayer(store, l.key) ?? missingRecord(l.key, l.name));
-    return { title: `last cut of ${cut.recipe}, ${new Date(cut.at).toISOString()} (${ageText(Date.now() - cut.at)} ago) -> ${cut.outPath}`, records };
+    return { title: `last cut of ${cut.recipe}, ${new Date(cut.at).toISOString()} (${ago(Date.now() - cut.at)} ago) -> ${cut.outPath}`, records };
   }
   const pin = target.startsWith('pin:') ? getPin(store, target.slice(4)) : undefined;
   if (pin) return { title: `pin ${pin.name}`, records: pin.layers.map((l) => getLayer(store, l.key) ?? missingRecord(l.key, l.name)) };
@@ -70,12 +71,26 @@ function missingRecord(key: string, name: string): LayerRecord {
   return { key, layerName: name, builder: '(record removed)', size: 0, digest: '', derivation: null, createdAt: 0, lastUsedAt: 0 };
 }
 
+export const commands: CommandModule[] = [
+  {
+    command: 'info [target]',
+    describe: 'what a layer was built from (builder, directives, kernel, config values, input files) and which roots hold it',
+    builder: (y) =>
+      y
+        .positional('target', { type: 'string', describe: 'layer key (or a unique prefix), recipe (its last cut) or pin:NAME; none: the store' })
+        .option('keep-last', { type: 'number', default: 3, describe: 'as for gc: how many recent cuts of each recipe count as roots' })
+        .option('json', { type: 'boolean', describe: 'everything, including every input file and the full derivation' })
+        .example('$0 info simple-example', 'each layer of its last cut')
+        .example('$0 info 3f2a --json | jq .record.derivation', 'one layer by key prefix'),
+    handler: async (argv) => {
+      process.exitCode = await infoCommand({ target: argv.target as string | undefined, json: Boolean(argv.json), keepLast: argv['keep-last'] as number });
+    },
+  },
+];
+
 /** `rapido-store info [KEY|RECIPE]`: what a layer was built from and what keeps it; no argument: the store. */
 export async function infoCommand(a: InfoArgs): Promise<number> {
-  const dir = storeDir(loadConfig());
-  const store = openStore(dir, { reading: true });
-  try {
-    printNotes(store);
+  return withStore(loadConfig(), { readOnly: true }, (store) => {
     const now = Date.now();
     const roots = collectRoots(store, { keepLast: a.keepLast });
     if (a.target === undefined) {
@@ -91,9 +106,7 @@ export async function infoCommand(a: InfoArgs): Promise<number> {
     if (title) process.stdout.write(`${title}\n\n`);
     for (const i of infos) printLayer(i, now);
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 function printStore(store: Store, roots: Roots, json: boolean): void {
@@ -138,7 +151,7 @@ function printLayer(i: LayerInfo, now: number): void {
   }
   const obj = i.object.present ? (i.object.size === r.size ? 'object present' : `object has ${i.object.size} bytes: corrupt, rapido-store verify`) : 'OBJECT MISSING (the next cut rebuilds it)';
   out('size', `${formatBytes(r.size)} (${r.size} bytes), digest ${r.digest}, ${obj}`);
-  out('created', `${new Date(r.createdAt).toISOString()} (${ageText(now - r.createdAt)} ago), last used ${ageText(now - r.lastUsedAt)} ago`);
+  out('created', `${new Date(r.createdAt).toISOString()} (${ago(now - r.createdAt)} ago), last used ${ago(now - r.lastUsedAt)} ago`);
   out('held by', i.roots.length ? i.roots.map((x) => x.text).join('; ') : 'no root: the next gc removes it (rapido-store pin keeps it)');
   if (r.builder === 'dracut') printDracut(r, out);
   else if (r.builder.startsWith('native-')) printNative(r.derivation as NativeDerivation, out);

@@ -1,19 +1,19 @@
 import fs from 'node:fs';
-import { loadConfig, storeDir } from '../config/loadConfig.js';
-import { RapidoError } from '../errors.js';
-import { lastCut } from '../store/cutHistory.js';
-import { withCutGuard } from '../store/cutGuard.js';
-import { initHasher } from '../store/digest.js';
-import { exportArchive } from '../store/exportArchive.js';
-import { getLayer } from '../store/layerIndex.js';
-import { hasObject, isLayerKey } from '../store/objectPath.js';
-import { openStore, type Store } from '../store/openStore.js';
-import { getPin } from '../store/pins.js';
-import { collectRoots, DEFAULT_KEEP_LAST } from '../store/roots.js';
-import { parseSecretKey } from '../store/signingKeys.js';
-import { uniqueSuffix } from '../store/uniqueSuffix.js';
-import { printNotes } from './notes.js';
-import { formatBytes, plural } from './units.js';
+import type { CommandModule } from 'yargs';
+import { loadConfig } from '../../config/loadConfig.js';
+import { RapidoError } from '../../errors.js';
+import { lastCut } from '../../store/cutHistory.js';
+import { initHasher } from '../../store/digest.js';
+import { exportArchive, type ExportSummary } from '../../store/exportArchive.js';
+import { getLayer } from '../../store/layerIndex.js';
+import { hasObject, isLayerKey } from '../../store/objectPath.js';
+import type { Store } from '../../store/openStore.js';
+import { getPin } from '../../store/pins.js';
+import { collectRoots, DEFAULT_KEEP_LAST } from '../../store/roots.js';
+import { parseSecretKey } from '../../store/signingKeys.js';
+import { uniqueSuffix } from '../../store/uniqueSuffix.js';
+import { say, withStore } from './withStore.js';
+import { formatBytes, plural } from '../../format.js';
 
 export interface ExportArgs {
   output: string;
@@ -67,41 +67,34 @@ export async function exportCommand(a: ExportArgs): Promise<number> {
   }
   const signer = a.sign === undefined ? undefined : readSecretKey(a.sign);
   await initHasher();
-  const dir = storeDir(loadConfig());
-  const say = (s: string) => process.stderr.write(`rapido-store: ${s}\n`);
-  const store = openStore(dir, { reading: true });
-  try {
-    printNotes(store);
-    // A gc waits for us: it must not remove an object we are about to copy.
-    const summary = await withCutGuard(store, async () => {
-      const keys = resolveTargets(store, a.targets, say);
-      if (toStdout) {
-        try {
-          return await exportArchive(store, keys, process.stdout, { signer });
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
-          throw new RapidoError('EXPORT_PIPE', 'the reader of the archive went away before the export was complete (broken pipe)', {
-            hint: 'see the error of the command reading it (rapido-store import -, ssh, ...)',
-            cause: e,
-          });
-        }
+  // A gc waits for us (lock 'cut'): it must not remove an object we are about to copy.
+  await withStore(loadConfig(), { readOnly: true, lock: 'cut', what: 'export' }, async (store) => {
+    const keys = resolveTargets(store, a.targets, say);
+    let summary: ExportSummary;
+    if (toStdout) {
+      try {
+        summary = await exportArchive(store, keys, process.stdout, { signer });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+        throw new RapidoError('EXPORT_PIPE', 'the reader of the archive went away before the export was complete (broken pipe)', {
+          hint: 'see the error of the command reading it (rapido-store import -, ssh, ...)',
+          cause: e,
+        });
       }
+    } else {
       // Written aside and renamed: a failed export never leaves a plausible-looking partial archive.
       const tmp = `${a.output}.${process.pid}.${uniqueSuffix()}.tmp`;
       try {
-        const s = await exportArchive(store, keys, fs.createWriteStream(tmp, { flags: 'wx' }), { signer });
+        summary = await exportArchive(store, keys, fs.createWriteStream(tmp, { flags: 'wx' }), { signer });
         fs.renameSync(tmp, a.output);
-        return s;
       } catch (e) {
         fs.rmSync(tmp, { force: true });
         throw e;
       }
-    }, { what: 'export', onWait: () => say('waiting for a running gc to finish') });
+    }
     const signed = summary.signedBy ? `, signed by ${summary.signedBy} (fingerprint ${signer!.publicKey.fingerprint})` : ', unsigned';
     say(`exported ${plural(summary.entries.length, 'layer')} (${formatBytes(summary.bytes)}) to ${toStdout ? 'stdout' : a.output}${signed}`);
-  } finally {
-    await store.close();
-  }
+  });
   return 0;
 }
 
@@ -121,3 +114,21 @@ function readSecretKey(file: string) {
   if (mode & 0o077) process.stderr.write(`rapido-store: warning: ${file} is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it\n`);
   return key;
 }
+
+export const commands: CommandModule[] = [
+  {
+    command: 'export [targets..]',
+    describe: 'write layers (objects, records, a checksummed manifest) to a tar archive, optionally signed',
+    builder: (y) =>
+      y
+        .positional('targets', { type: 'string', array: true, describe: 'layer keys, recipes (their last cut) or pin:NAME; none: every root' })
+        .option('o', { alias: 'output', type: 'string', demandOption: true, requiresArg: true, describe: 'archive file, or - for stdout' })
+        .option('sign', { type: 'string', requiresArg: true, describe: 'sign the manifest with this secret key file (rapido-store keygen)' })
+        .example('$0 export -o layers.tar --sign me.key', 'every root\'s layers, signed')
+        .example('$0 export -o - --sign me.key fstests-btrfs | ssh box rapido-store import -', 'copy a recipe\'s layers to another machine')
+        .example('$0 export -o one.tar 3f2a9c0d1e2b4a5c', 'one layer by key'),
+    handler: async (argv) => {
+      process.exitCode = await exportCommand({ output: argv.o as string, sign: argv.sign as string | undefined, targets: ((argv.targets as string[] | undefined) ?? []).map(String) });
+    },
+  },
+];

@@ -1,4 +1,6 @@
-import { RapidoError } from '../errors.js';
+// How rapido reads and writes sizes, durations and ages: one way, so `ls`, `info`, gc's report
+// and the cut summary agree.
+import { RapidoError } from './errors.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
@@ -37,6 +39,7 @@ export function parseDuration(text: string, option: string): number {
   return ms;
 }
 
+/** Binary units up to GiB ("20.2 MiB", "1.25 GiB"). */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 2 ** 20) return `${(n / 1024).toFixed(1)} KiB`;
@@ -54,4 +57,13 @@ export function formatDuration(ms: number): string {
 
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/** An age: "42s", "5m", "3h", "2d" (rounded to the largest unit). */
+export function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.round(s / 60)}m`;
+  if (s < 86400) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
 }

@@ -1,10 +1,11 @@
+import type { CommandModule } from 'yargs';
 import fs from 'node:fs';
-import { loadConfig, storeDir } from '../config/loadConfig.js';
-import { RapidoError } from '../errors.js';
-import { parsePublicKey, type PublicKey } from '../store/signingKeys.js';
-import { cleanTmp } from '../store/cleanTmp.js';
-import { openStoreDir } from '../store/storeDir.js';
-import { listTrustedKeys, trustedKeysDir, trustKey, untrustKey } from '../store/trustedKeys.js';
+import { loadConfig, storeDir } from '../../config/loadConfig.js';
+import { RapidoError } from '../../errors.js';
+import { parsePublicKey, type PublicKey } from '../../store/signingKeys.js';
+import { cleanTmp } from '../../store/cleanTmp.js';
+import { openStoreDir } from '../../store/storeDir.js';
+import { listTrustedKeys, trustedKeysDir, trustKey, untrustKey } from '../../store/trustedKeys.js';
 
 /** A public key given as a NAME.pub file or as its `NAME:BASE64` line. */
 function readPublicKey(arg: string): PublicKey {
@@ -17,6 +18,8 @@ function readPublicKey(arg: string): PublicKey {
   }
   return parsePublicKey(arg);
 }
+
+// Trusted keys are plain files beside the index: trust and untrust need no LMDB, so no withStore.
 
 /** `rapido-store trust [PUBKEY]`: adds a key import accepts signatures from; without one, lists them. */
 export async function trustCommand(a: { key?: string; json: boolean }): Promise<number> {
@@ -54,3 +57,27 @@ export async function untrustCommand(a: { name: string }): Promise<number> {
   process.stdout.write(`untrusted ${removed.name} (fingerprint ${removed.fingerprint})\n`);
   return 0;
 }
+
+export const commands: CommandModule[] = [
+  {
+    command: 'trust [key]',
+    describe: 'accept imports signed by this public key (a NAME.pub file or its NAME:BASE64 line); no key: list trusted keys',
+    builder: (y) =>
+      y
+        .positional('key', { type: 'string', describe: 'NAME.pub file, or the key line itself' })
+        .option('json', { type: 'boolean', describe: 'machine-readable list' })
+        .example('$0 trust buildbox.pub', 'after checking its fingerprint with its owner')
+        .epilogue('Trusted keys live in <store>/trusted-keys/NAME.pub.'),
+    handler: async (argv) => {
+      process.exitCode = await trustCommand({ key: argv.key as string | undefined, json: Boolean(argv.json) });
+    },
+  },
+  {
+    command: 'untrust <name>',
+    describe: 'stop accepting imports signed by key NAME',
+    builder: (y) => y.positional('name', { type: 'string', describe: 'key name (rapido-store trust lists them)' }),
+    handler: async (argv) => {
+      process.exitCode = await untrustCommand({ name: String(argv.name) });
+    },
+  },
+];

@@ -1,13 +1,13 @@
-import { loadConfig, storeDir } from '../config/loadConfig.js';
-import { cleanTmp } from '../store/cleanTmp.js';
-import { acquireGcLock, DEFAULT_GC_WAIT_MS } from '../store/cutGuard.js';
-import { initHasher } from '../store/digest.js';
-import { openStore, type Store } from '../store/openStore.js';
-import { indexLost, rebuildIndex, type RebuildResult } from '../store/rebuildIndex.js';
-import { openStoreDir } from '../store/storeDir.js';
-import { repairStore, verifyStore, type RepairResult, type VerifyEntry, type VerifyReport } from '../store/verify.js';
-import { printNotes } from './notes.js';
-import { formatBytes, parseDuration, plural } from './units.js';
+import type { CommandModule } from 'yargs';
+import { loadConfig } from '../../config/loadConfig.js';
+import { cleanTmp } from '../../store/cleanTmp.js';
+import { initHasher } from '../../store/digest.js';
+import { openStore } from '../../store/openStore.js';
+import { indexLost, rebuildIndex, type RebuildResult } from '../../store/rebuildIndex.js';
+import { openStoreDir } from '../../store/storeDir.js';
+import { repairStore, verifyStore, type RepairResult, type VerifyEntry, type VerifyReport } from '../../store/verify.js';
+import { withStore } from './withStore.js';
+import { formatBytes, parseDuration, plural } from '../../format.js';
 
 export interface VerifyArgs {
   repair: boolean;
@@ -15,52 +15,42 @@ export interface VerifyArgs {
   grace: string;
 }
 
-const say = (s: string) => process.stderr.write(`rapido-store: ${s}\n`);
-
 /** `rapido-store verify [--repair]`: exit status 1 if any problem was found (repaired or not). */
 export async function verifyCommand(a: VerifyArgs): Promise<number> {
   const graceMs = parseDuration(a.grace, '--grace');
   await initHasher();
-  const dir = storeDir(loadConfig());
-  // Repairing deletes: no cut may be writing objects meanwhile, as for gc.
-  const lock = a.repair
-    ? await acquireGcLock(openStoreDir(dir), {
-        timeoutMs: DEFAULT_GC_WAIT_MS,
-        onWaitCuts: (cuts) => say(`waiting for ${plural(cuts.length, 'running cut')} to finish`),
-      })
-    : undefined;
-  let report: VerifyReport;
-  let repaired: RepairResult | undefined;
   let rebuilt: RebuildResult | undefined;
-  try {
-    let store: Store;
-    if (a.repair) {
-      const sd = openStoreDir(dir);
-      cleanTmp(sd);
+  // Repairing deletes: no cut may be writing objects meanwhile, as for gc. Checking only reads: a
+  // read-only store, or a full disk that keeps the journal out of the index, still gets checked.
+  const { dir, report, repaired } = await withStore(
+    loadConfig(),
+    {
+      readOnly: !a.repair,
+      lock: a.repair ? 'gc' : undefined,
+      cleanTmp: true,
       // A damaged or lost index is rebuilt from the objects, not "repaired" by deleting them as orphans.
-      const why = indexLost(sd);
-      if (why) ({ store, result: rebuilt } = rebuildIndex(dir, why));
-      else store = openStore(dir);
-    } else {
-      // Checking only reads: a read-only store, or a full disk that keeps the journal out of the index, still gets checked.
-      store = openStore(dir, { reading: true });
-      cleanTmp(store);
-    }
-    try {
-      printNotes(store);
+      open: a.repair
+        ? (dir) => {
+            const sd = openStoreDir(dir);
+            cleanTmp(sd);
+            const why = indexLost(sd);
+            if (!why) return openStore(dir);
+            const r = rebuildIndex(dir, why);
+            rebuilt = r.result;
+            return r.store;
+          }
+        : undefined,
+    },
+    (store) => {
       const tty = process.stderr.isTTY && !a.json;
-      report = verifyStore(store, {
+      const report = verifyStore(store, {
         graceMs,
         onProgress: tty ? (n, total, bytes) => n % 16 === 0 && process.stderr.write(`\r\x1b[K  checked ${n}/${total} objects, ${formatBytes(bytes)}`) : undefined,
       });
       if (tty) process.stderr.write('\r\x1b[K');
-      if (a.repair) repaired = repairStore(store, report);
-    } finally {
-      await store.close();
-    }
-  } finally {
-    lock?.release();
-  }
+      return { dir: store.dir, report, repaired: a.repair ? repairStore(store, report) : undefined };
+    },
+  );
   if (a.json) process.stdout.write(JSON.stringify({ store: dir, ...report, repaired: repaired ?? null, rebuilt: rebuilt ?? null }, null, 2) + '\n');
   else {
     if (rebuilt) printRebuild(rebuilt);
@@ -111,3 +101,21 @@ function print(r: VerifyReport, repaired: RepairResult | undefined): void {
       `${plural(repaired.missing, 'record')} without object, ${plural(repaired.orphans, 'orphan file')}; the next cut rebuilds what it needs`,
   );
 }
+
+export const commands: CommandModule[] = [
+  {
+    command: 'verify',
+    describe: 're-hash every object against its record; report corrupt, missing and orphaned entries (exit 1 if any)',
+    builder: (y) =>
+      y
+        .option('repair', { type: 'boolean', describe: 'remove corrupt objects with their records, records without objects, and orphan files' })
+        .option('grace', { type: 'string', nargs: 1, default: '10m', describe: 'orphans younger than DURATION are only noted (a running cut may still record them)' })
+        .option('json', { type: 'boolean', describe: 'machine-readable report' })
+        .example('$0 verify', 'check the whole store; exit status 1 on any problem')
+        .example('$0 verify --repair', 'and remove what is damaged: the next cut rebuilds those layers')
+        .epilogue('Problems are listed by layer key, layer name and the recipes whose cuts used them.'),
+    handler: async (argv) => {
+      process.exitCode = await verifyCommand({ repair: Boolean(argv.repair), json: Boolean(argv.json), grace: argv.grace as string });
+    },
+  },
+];

@@ -1,7 +1,8 @@
+import type { CommandModule } from 'yargs';
 import fs from 'node:fs';
 import path from 'node:path';
-import { RapidoError } from '../errors.js';
-import { generateKeyPair } from '../store/signingKeys.js';
+import { RapidoError } from '../../errors.js';
+import { generateKeyPair } from '../../store/signingKeys.js';
 
 /** `rapido-store keygen NAME`: NAME.key (secret, 0600) and NAME.pub, never overwriting either. */
 export async function keygenCommand(a: { name: string; dir: string }): Promise<number> {
@@ -40,3 +41,18 @@ export async function keygenCommand(a: { name: string; dir: string }): Promise<n
   out(`on importing machines:    rapido-store trust ${a.name}.pub   (or paste the public key line)`);
   return 0;
 }
+
+export const commands: CommandModule[] = [
+  {
+    command: 'keygen <name>',
+    describe: 'create an Ed25519 key pair for signing exports: NAME.key (secret, 0600) and NAME.pub',
+    builder: (y) =>
+      y
+        .positional('name', { type: 'string', describe: 'key name, carried in signatures (e.g. the host name)' })
+        .option('dir', { type: 'string', default: '.', describe: 'where to write the two files' })
+        .example('$0 keygen buildbox --dir ~/.config/rapido', 'then: rapido-store export --sign ~/.config/rapido/buildbox.key ...'),
+    handler: async (argv) => {
+      process.exitCode = await keygenCommand({ name: String(argv.name), dir: argv.dir as string });
+    },
+  },
+];

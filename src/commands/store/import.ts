@@ -1,12 +1,11 @@
 import fs from 'node:fs';
-import { loadConfig, storeDir } from '../config/loadConfig.js';
-import { RapidoError } from '../errors.js';
-import { cleanTmp } from '../store/cleanTmp.js';
-import { withCutGuard } from '../store/cutGuard.js';
-import { initHasher } from '../store/digest.js';
-import { importArchive, type ImportOutcome } from '../store/importArchive.js';
-import { openStore } from '../store/openStore.js';
-import { formatBytes, plural } from './units.js';
+import type { CommandModule } from 'yargs';
+import { loadConfig } from '../../config/loadConfig.js';
+import { RapidoError } from '../../errors.js';
+import { initHasher } from '../../store/digest.js';
+import { importArchive, type ImportOutcome } from '../../store/importArchive.js';
+import { say, withStore } from './withStore.js';
+import { formatBytes, plural } from '../../format.js';
 
 export interface ImportArgs {
   file: string;
@@ -30,21 +29,14 @@ export async function importCommand(a: ImportArgs): Promise<number> {
     throw new RapidoError('IMPORT_NOT_FOUND', `no archive file ${a.file}`, { hint: 'rapido-store export -o FILE.tar writes one' });
   }
   await initHasher();
-  const dir = storeDir(loadConfig());
-  const say = (s: string) => process.stderr.write(`rapido-store: ${s}\n`);
-  const store = openStore(dir);
-  try {
-    cleanTmp(store); // an import killed before leaves hundreds of MiB in tmp/
+  // cleanTmp: an import killed before leaves hundreds of MiB in tmp/. Lock 'cut': no gc meanwhile.
+  await withStore(loadConfig(), { cleanTmp: true, lock: 'cut', what: 'import' }, async (store) => {
     const input = fromStdin ? process.stdin : fs.createReadStream(a.file, { highWaterMark: 1 << 20 });
-    const result = await withCutGuard(
-      store,
-      () => importArchive(store, input, { verifySignature: a.verifySignature, pin: a.pin, source: `import ${fromStdin ? 'stdin' : a.file}` }),
-      { what: 'import', onWait: () => say('waiting for a running gc to finish') },
-    );
+    const result = await importArchive(store, input, { verifySignature: a.verifySignature, pin: a.pin, source: `import ${fromStdin ? 'stdin' : a.file}` });
     const count = (o: ImportOutcome) => result.entries.filter((e) => e.outcome === o).length;
     if (a.json) {
       process.stdout.write(JSON.stringify({
-        store: dir,
+        store: store.dir,
         signedBy: result.signedBy,
         signatureChecked: result.signatureChecked,
         entries: result.entries.map(({ entry, outcome }) => ({ key: entry.key, layerName: entry.layerName, builder: entry.builder, size: entry.size, outcome })),
@@ -61,8 +53,28 @@ export async function importCommand(a: ImportArgs): Promise<number> {
     if (count('replaced')) parts.push(`${count('replaced')} replaced a missing or corrupt local copy`);
     if (count('conflict')) parts.push(`${count('conflict')} kept the local copy, which differs (non-reproducible build?)`);
     say(`imported ${plural(result.entries.length, 'layer')} (${formatBytes(result.bytes)}), ${sig}: ${parts.join(', ')}${a.pin ? `; pinned as ${a.pin}` : ''}`);
-  } finally {
-    await store.close();
-  }
+  });
   return 0;
 }
+
+export const commands: CommandModule[] = [
+  {
+    command: 'import <file>',
+    describe: 'import an archive from rapido-store export: all or nothing, signature and every digest checked first',
+    builder: (y) =>
+      y
+        .positional('file', { type: 'string', describe: 'archive file, or - for stdin' })
+        .option('verify-signature', { type: 'boolean', default: true, describe: 'require a signature by a trusted key (--no-verify-signature to skip)' })
+        .option('pin', { type: 'string', requiresArg: true, describe: 'pin the imported layers under NAME, so gc keeps them until a cut uses them' })
+        .option('json', { type: 'boolean', describe: 'machine-readable report' })
+        .example('$0 trust builder.pub && $0 import layers.tar', 'accept archives signed by builder\'s key')
+        .example('ssh box rapido-store export -o - --sign box.key | $0 import - --pin from-box', 'copy over ssh and keep them')
+        .epilogue('Imported layers are used by rapido cut when their keys match, i.e. for the same inputs; a machine with\n' +
+          'different host binaries computes other keys and builds its own.'),
+    handler: async (argv) => {
+      // yargs turns a lone "-" positional into "" (or true): take it from the raw arguments.
+      const file = (argv.file === '' || argv.file === true) && process.argv.slice(2).includes('-') ? '-' : String(argv.file ?? '');
+      process.exitCode = await importCommand({ file, verifySignature: argv['verify-signature'] !== false, pin: argv.pin as string | undefined, json: Boolean(argv.json) });
+    },
+  },
+];

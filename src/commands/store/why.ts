@@ -1,12 +1,14 @@
-import type { PostStep } from '../derivations/builders/context.js';
-import { planLayers } from '../derivations/layerPlan.js';
-import type { NativeDerivation, EntryRecord } from '../derivations/nativeDerivation.js';
-import { cutRequest } from '../cut/cutRequest.js';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../cut/cutImage.js';
-import { CutStore } from '../cut/cutStore.js';
-import { readStamp } from '../derivations/cutStamp.js';
-import { getLayer, getManifest, initHasher, lastCut, lookupManifest } from '../store/index.js';
-import { printNotes } from './notes.js';
+import type { CommandModule } from 'yargs';
+import { orderedPostSteps } from '../../cli/commands/cut.js';
+import type { PostStep } from '../../derivations/builders/context.js';
+import { planLayers } from '../../derivations/layerPlan.js';
+import type { NativeDerivation, EntryRecord } from '../../derivations/nativeDerivation.js';
+import { cutRequest } from '../../cut/cutRequest.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../cut/cutImage.js';
+import { CutStore } from '../../cut/cutStore.js';
+import { readStamp } from '../../derivations/cutStamp.js';
+import { getLayer, getManifest, initHasher, lastCut, lookupManifest } from '../../store/index.js';
+import { printNotes } from './withStore.js';
 
 export interface WhyLayer {
   layer: string;
@@ -107,3 +109,19 @@ export function diffDerivations(before: NativeDerivation, after: NativeDerivatio
   for (const p of eb.keys()) if (!ea.has(p)) out.push(`removed /${p}`);
   return out;
 }
+
+export const commands: CommandModule[] = [
+  {
+    command: 'why <recipe>',
+    describe: 'per layer: would the next cut reuse it (hit) or rebuild it (miss), and which input changed',
+    builder: (y) =>
+      y
+        .positional('recipe', { type: 'string', describe: 'recipe name or manifest path' })
+        .option('x', { type: 'string', describe: 'as for rapido cut: the -x steps the cut would get' })
+        .option('f', { type: 'string', describe: 'as for rapido cut: the -f files the cut would get' })
+        .option('json', { type: 'boolean', describe: 'machine-readable output' }),
+    handler: async (argv) => {
+      await whyCommand({ name: argv.recipe as string, post: orderedPostSteps(process.argv.slice(2)), json: Boolean(argv.json) });
+    },
+  },
+];

@@ -1,23 +1,25 @@
 import fs from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { orderedPostSteps } from '../../cli/commands/cut.js';
 import os from 'node:os';
 import path from 'node:path';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../cut/cutImage.js';
-import { cutRequest } from '../cut/cutRequest.js';
-import { CutStore } from '../cut/cutStore.js';
-import type { PostStep } from '../derivations/builders/context.js';
-import { writeNewcSync } from '../derivations/cpio/writeNewc.js';
-import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
-import { RapidoError } from '../errors.js';
-import { lastCut } from '../store/cutHistory.js';
-import { withCutGuard } from '../store/cutGuard.js';
-import { initHasher } from '../store/digest.js';
-import { getLayer } from '../store/layerIndex.js';
-import { lookupManifest } from '../store/manifests.js';
-import { objectPath } from '../store/objectPath.js';
-import type { Store } from '../store/openStore.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../cut/cutImage.js';
+import { cutRequest } from '../../cut/cutRequest.js';
+import { CutStore } from '../../cut/cutStore.js';
+import type { PostStep } from '../../derivations/builders/context.js';
+import { writeNewcSync } from '../../derivations/cpio/writeNewc.js';
+import { planLayers, type LayerPlan } from '../../derivations/layerPlan.js';
+import { RapidoError } from '../../errors.js';
+import { lastCut } from '../../store/cutHistory.js';
+import { withCutGuard } from '../../store/cutGuard.js';
+import { initHasher } from '../../store/digest.js';
+import { getLayer } from '../../store/layerIndex.js';
+import { lookupManifest } from '../../store/manifests.js';
+import { objectPath } from '../../store/objectPath.js';
+import type { Store } from '../../store/openStore.js';
 import { diffCpio, firstDifference, type CpioDiff } from './cpioDiff.js';
-import { printNotes } from './notes.js';
-import { formatBytes, plural } from './units.js';
+import { printNotes } from './withStore.js';
+import { formatBytes, plural } from '../../format.js';
 
 export interface AuditArgs {
   recipe: string;
@@ -108,7 +110,7 @@ export async function auditCommand(a: AuditArgs): Promise<number> {
           result.key = key ?? undefined;
           const stored = key ? storedObject(store, key) : undefined;
           if (!stored) continue;
-          const { runDracut } = await import('../derivations/builders/dracutLayer.js');
+          const { runDracut } = await import('../../derivations/builders/dracutLayer.js');
           const { output, tmpDir } = await runDracut(d.dreq, work);
           fs.renameSync(output, target);
           fs.rmSync(tmpDir, { recursive: true, force: true });
@@ -171,3 +173,29 @@ function print(results: AuditLayer[]): void {
   out(`${plural(results.length, 'layer')}: ${parts.join(', ')}`);
   if (n('differs')) out('a stored object that is damaged (rather than built differently) is removed by rapido-store verify --repair and rebuilt by the next cut');
 }
+
+export const commands: CommandModule[] = [
+  {
+    command: 'audit <recipe>',
+    describe: 'rebuild each layer from scratch, ignoring the store, and compare with the stored object (exit 1 on any difference)',
+    builder: (y) =>
+      y
+        .positional('recipe', { type: 'string', describe: 'recipe name or manifest path, as for rapido cut' })
+        .option('layer', { type: 'string', requiresArg: true, describe: 'only this layer (system, overlay, kmods, tree:/PATH, dracut)' })
+        .option('keep', { type: 'boolean', describe: 'keep the rebuilt layers and print where' })
+        .option('x', { type: 'string', describe: 'as for rapido cut: the -x steps the cut had (they are part of the overlay)' })
+        .option('f', { type: 'string', describe: 'as for rapido cut: the -f files the cut had' })
+        .option('json', { type: 'boolean', describe: 'machine-readable output' })
+        .example('$0 audit simple-example', 'every layer: reproducible, or which cpio entries differ and how')
+        .example('$0 audit fstests-btrfs --layer dracut --keep', 'rebuild only the dracut layer and keep it for diffoscope'),
+    handler: async (argv) => {
+      process.exitCode = await auditCommand({
+        recipe: argv.recipe as string,
+        layer: argv.layer as string | undefined,
+        keep: Boolean(argv.keep),
+        json: Boolean(argv.json),
+        post: orderedPostSteps(process.argv.slice(2)),
+      });
+    },
+  },
+];

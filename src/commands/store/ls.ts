@@ -1,13 +1,12 @@
-import { loadConfig, storeDir } from '../config/loadConfig.js';
-import { formatBytes } from '../cut/progress.js';
-import { listLayers, openStore } from '../store/index.js';
-import { printNotes } from './notes.js';
+import type { CommandModule } from 'yargs';
+import { loadConfig } from '../../config/loadConfig.js';
+import { ago, formatBytes } from '../../format.js';
+import { listLayers } from '../../store/layerIndex.js';
+import { withStore } from './withStore.js';
 
 /** `rapido-store ls`: every layer with size, age and last use, most recently used first. */
 export async function lsCommand(opts: { json?: boolean }): Promise<void> {
-  const store = openStore(storeDir(loadConfig()), { reading: true });
-  try {
-    printNotes(store);
+  await withStore(loadConfig(), { readOnly: true }, (store) => {
     const layers = listLayers(store).sort((a, b) => b.lastUsedAt - a.lastUsedAt);
     if (opts.json) {
       process.stdout.write(JSON.stringify(layers.map(({ derivation: _d, closure: _c, ...rest }) => rest), null, 2) + '\n');
@@ -23,15 +22,16 @@ export async function lsCommand(opts: { json?: boolean }): Promise<void> {
       );
     }
     process.stdout.write(`${layers.length} layers, ${formatBytes(total)} in ${store.dir}\n`);
-  } finally {
-    await store.close();
-  }
+  });
 }
 
-export function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.round(s / 60)}m`;
-  if (s < 86400) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
-}
+export const commands: CommandModule[] = [
+  {
+    command: 'ls',
+    describe: 'list the layers in the store with size, age and last use',
+    builder: (y) => y.option('json', { type: 'boolean', describe: 'machine-readable output' }),
+    handler: async (argv) => {
+      await lsCommand({ json: Boolean(argv.json) });
+    },
+  },
+];

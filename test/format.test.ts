@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RapidoError } from '../../src/errors.js';
-import { parseDuration, parseSize } from '../../src/storeTools/units.js';
+import { RapidoError } from '../src/errors.js';
+import { parseDuration, parseSize } from '../src/format.js';
 
 function usage(re: RegExp) {
   return (e: unknown) => e instanceof RapidoError && e.code === 'USAGE' && e.exitCode === 2 && re.test(e.message);

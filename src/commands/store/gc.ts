@@ -1,11 +1,10 @@
-import { loadConfig, storeDir } from '../config/loadConfig.js';
-import { acquireGcLock, DEFAULT_GC_WAIT_MS } from '../store/cutGuard.js';
-import { runGc, type GcItem, type GcReport } from '../store/gc.js';
-import { openStore } from '../store/openStore.js';
-import { ageText } from '../store/roots.js';
-import { openStoreDir } from '../store/storeDir.js';
-import { printNotes } from './notes.js';
-import { formatBytes, formatDuration, parseDuration, parseSize, plural } from './units.js';
+import type { CommandModule } from 'yargs';
+import { loadConfig } from '../../config/loadConfig.js';
+import { RapidoError } from '../../errors.js';
+import { DEFAULT_GC_WAIT_MS } from '../../store/cutGuard.js';
+import { runGc, type GcItem, type GcReport } from '../../store/gc.js';
+import { ago, formatBytes, formatDuration, parseDuration, parseSize, plural } from '../../format.js';
+import { withStore } from './withStore.js';
 
 export interface GcArgs {
   dryRun: boolean;
@@ -17,7 +16,6 @@ export interface GcArgs {
   json: boolean;
 }
 
-export const DEFAULT_GRACE = '10m';
 const SHOWN_ITEMS = 100;
 
 /** Fault injection for the crash tests: SIGKILL ourselves after unlinking N objects. */
@@ -39,9 +37,15 @@ function pauseHook(): (() => void) | undefined {
   };
 }
 
-/** `rapido-store gc`: removes layers no root holds. Returns the exit status. */
-export async function gcCommand(a: GcArgs): Promise<number> {
-  const opts = {
+/** Every argument check of gc, before anything is locked or opened: usage errors exit 2. */
+function gcOptions(a: GcArgs) {
+  if (!Number.isInteger(a.keepLast) || a.keepLast < 0) {
+    throw new RapidoError('USAGE', `--keep-last must be a whole number >= 0, not ${String(a.keepLast)}`, {
+      hint: '--keep-last 0 keeps no cut history as roots (images and pins still count)',
+      exitCode: 2,
+    });
+  }
+  return {
     keepLast: a.keepLast,
     graceMs: parseDuration(a.grace, '--grace'),
     maxSize: a.maxSize === undefined ? undefined : parseSize(a.maxSize),
@@ -50,30 +54,17 @@ export async function gcCommand(a: GcArgs): Promise<number> {
     afterUnlink: killHook(),
     beforeRemove: pauseHook(),
   };
+}
+
+/** `rapido-store gc`: removes layers no root holds. Returns the exit status. */
+export async function gcCommand(a: GcArgs): Promise<number> {
+  const opts = gcOptions(a);
   const waitMs = a.wait === undefined ? DEFAULT_GC_WAIT_MS : parseDuration(a.wait, '--wait');
-  const dir = storeDir(loadConfig());
-  const say = (s: string) => process.stderr.write(`rapido-store: ${s}\n`);
-  // Lock before opening: opening ingests the journal, which must include every cut that finished.
-  const lock = a.dryRun
-    ? undefined
-    : await acquireGcLock(openStoreDir(dir), {
-        timeoutMs: waitMs,
-        onWaitGc: (o) => say(`waiting for another gc${o ? ` (pid ${o.pid})` : ''} to finish`),
-        onWaitCuts: (cuts) => say(`waiting for ${plural(cuts.length, 'running cut')} to finish (pid ${cuts.map((c) => c.pid).join(', ')})`),
-      });
-  let report: GcReport;
-  try {
-    // A dry run only reads: it works on a read-only store too.
-    const store = openStore(dir, { reading: a.dryRun });
-    try {
-      printNotes(store);
-      report = runGc(store, opts);
-    } finally {
-      await store.close();
-    }
-  } finally {
-    lock?.release();
-  }
+  // A dry run only reads (it works on a read-only store too) and takes no lock.
+  const { dir, report } = await withStore(loadConfig(), { readOnly: a.dryRun, lock: a.dryRun ? undefined : 'gc', waitMs }, (store) => ({
+    dir: store.dir,
+    report: runGc(store, opts),
+  }));
   if (a.json) process.stdout.write(JSON.stringify({ store: dir, graceMs: opts.graceMs, keepLast: opts.keepLast, olderThanMs: opts.olderThanMs, ...report }, null, 2) + '\n');
   else printReport(report, a, opts.graceMs);
   return 0;
@@ -81,7 +72,7 @@ export async function gcCommand(a: GcArgs): Promise<number> {
 
 function itemLine(i: GcItem, now: number): string {
   const what = i.what === 'layer' ? `${(i.layerName ?? '').padEnd(16)} ${(i.builder ?? '').padEnd(15)}` : i.what === 'record' ? 'record without object'.padEnd(32) : `${i.what} file`.padEnd(32);
-  const used = i.lastUsedAt ? `${i.what === 'layer' ? 'used' : 'written'} ${ageText(now - i.lastUsedAt)} ago` : '';
+  const used = i.lastUsedAt ? `${i.what === 'layer' ? 'used' : 'written'} ${ago(now - i.lastUsedAt)} ago` : '';
   return `  ${(i.key ?? i.path).padEnd(16)}  ${what} ${formatBytes(i.size).padStart(9)}  ${used}`;
 }
 
@@ -108,3 +99,40 @@ function printReport(r: GcReport, a: GcArgs, graceMs: number): void {
   if (k.underMaxSize.layers) out(`kept ${plural(k.underMaxSize.layers, 'unrooted layer')} (${formatBytes(k.underMaxSize.bytes)}): the store is within --max-size ${a.maxSize}`);
   if (r.maxSize !== undefined && r.sizeAfter > r.maxSize) out(`note: still over --max-size ${a.maxSize}: roots hold ${formatBytes(k.rooted.bytes)} (unpin, lower --keep-last, or delete old images)`);
 }
+
+export const commands: CommandModule[] = [
+  {
+    command: 'gc',
+    describe: 'remove layers that no root holds (existing images, recent cuts, pins)',
+    // nargs 1: take the next argument as the value even when it starts with "-", so "--grace -5m"
+    // is read as a (bad) duration and refused as such, not as the unknown flags -5 and -m.
+    builder: (y) =>
+      y
+        .option('dry-run', { type: 'boolean', describe: 'print what would be removed; remove nothing' })
+        .option('max-size', { type: 'string', nargs: 1, describe: 'remove unrooted layers least recently used first, only until the objects total at most SIZE (20G, 500M)' })
+        .option('older-than', { type: 'string', nargs: 1, describe: 'only remove layers last used longer ago than DURATION (7d, 12h)' })
+        .option('keep-last', { type: 'number', default: 3, describe: 'the last N cuts of each recipe are roots' })
+        .option('grace', { type: 'string', nargs: 1, default: '10m', describe: 'never remove an object written or used less than DURATION ago' })
+        .option('wait', { type: 'string', nargs: 1, default: '10m', describe: 'how long to wait for running cuts before giving up (nothing is removed under a cut)' })
+        .option('json', { type: 'boolean', describe: 'machine-readable report' })
+        .example('$0 gc --dry-run', 'what would go, and which roots keep the rest')
+        .example('$0 gc --max-size 20G', 'drop least recently used unrooted layers until the store is under 20 GiB')
+        .example('$0 gc --older-than 7d --keep-last 1', 'drop layers unused for a week, keeping only each recipe\'s last cut')
+        .epilogue(
+          'Roots: every image a cut wrote that still exists (its layers and its spare\'s), the last --keep-last cuts of each\n' +
+            'recipe, and pins (rapido-store pin). Everything else goes, orphan files too. gc waits for running cuts and\n' +
+            'imports, and they wait for it; a gc killed midway is finished by the next one.',
+        ),
+    handler: async (argv) => {
+      process.exitCode = await gcCommand({
+        dryRun: Boolean(argv['dry-run']),
+        maxSize: argv['max-size'] as string | undefined,
+        olderThan: argv['older-than'] as string | undefined,
+        keepLast: argv['keep-last'] as number,
+        grace: argv.grace as string,
+        wait: argv.wait as string,
+        json: Boolean(argv.json),
+      });
+    },
+  },
+];
