@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { orderedPostSteps } from '../../cli/commands/cut.js';
 import os from 'node:os';
 import path from 'node:path';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../cut/cutImage.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../derivations/deriveLayerKey.js';
 import { cutRequest } from '../../cut/cutRequest.js';
 import { CutStore } from '../../cut/cutStore.js';
 import type { PostStep } from '../../derivations/builders/context.js';

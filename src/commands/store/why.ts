@@ -4,7 +4,7 @@ import type { PostStep } from '../../derivations/builders/context.js';
 import { planLayers } from '../../derivations/layerPlan.js';
 import type { NativeDerivation, EntryRecord } from '../../derivations/nativeDerivation.js';
 import { cutRequest } from '../../cut/cutRequest.js';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../cut/cutImage.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../derivations/deriveLayerKey.js';
 import { CutStore } from '../../cut/cutStore.js';
 import { readStamp } from '../../derivations/cutStamp.js';
 import { getLayer, getManifest, initHasher, lastCut, lookupManifest } from '../../store/index.js';
