@@ -1,8 +1,8 @@
 import yargs from 'yargs';
 import { RapidoError } from '../errors.js';
-import { cutModule } from './commands/cut.js';
-import { bootModule } from './commands/boot.js';
-import { listModule } from './commands/list.js';
+import { cutModule } from '../commands/cut.js';
+import { bootModule } from '../commands/boot.js';
+import { listModule } from '../commands/list.js';
 
 export async function runYargs(argv: string[]): Promise<void> {
   const y = yargs(argv);

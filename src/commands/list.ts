@@ -1,3 +1,4 @@
+import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/loadConfig.js';
 import { listRecipeFiles } from '../derivations/recipe/findRecipe.js';
@@ -15,3 +16,11 @@ export function listCommand(): void {
     process.stdout.write(`${r.name.padEnd(width)}  ${desc}\n`);
   }
 }
+
+export const listModule: CommandModule = {
+  command: 'list',
+  describe: 'list the recipes with their descriptions',
+  handler: async () => {
+    listCommand();
+  },
+};

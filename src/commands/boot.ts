@@ -1,10 +1,20 @@
+import type { CommandModule } from 'yargs';
 import { existsSync, readFileSync } from 'node:fs';
 import { RapidoError } from '../errors.js';
-import type { BootOptions } from '../cli/bootOptions.js';
-import { configPath, outPath, storeDir, vmPidDir, type RapidoConfig } from '../config/loadConfig.js';
+import { configPath, loadConfig, outPath, storeDir, vmPidDir, type RapidoConfig } from '../config/loadConfig.js';
 import { resolveKernel } from '../config/resolveKernel.js';
 import { readStamp, type Stamp } from '../derivations/cutStamp.js';
 import type { Store } from '../store/index.js';
+import { bootOptionsFrom, withBootOptions, type BootOptions } from './bootOptions.js';
+
+export const bootModule: CommandModule = {
+  command: 'boot [options]',
+  describe: 'boot the last cut image (DRACUT_OUT) again; a second boot while one runs gets VM number 2',
+  builder: (y) => withBootOptions(y),
+  handler: async (argv) => {
+    process.exitCode = await bootLast(loadConfig(), bootOptionsFrom(argv));
+  },
+};
 
 /** Boots a cut image: resources from the recipe (or the image itself), the kernel it was cut for, unless overridden. */
 export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | undefined, o: BootOptions): Promise<number> {

@@ -1,6 +1,26 @@
+// `rapido cut`: its yargs definition and its body. The warm path (`rapido cut
+// [-B] [-x CMD] [-f FILE] NAME`) reaches cutCommand without yargs: see
+// cli/rapido.ts and bin/rapido.js.
 import type { CommandModule } from 'yargs';
-import type { PostStep } from '../../derivations/builders/context.js';
-import { bootOptionsFrom, withBootOptions } from '../bootOptions.js';
+import type { PostStep } from '../derivations/builders/context.js';
+import { bootOptionsFrom, withBootOptions, type BootOptions } from './bootOptions.js';
+import { buildCut } from '../cut/buildCut.js';
+import type { NoopCheck } from '../cut/noopCut.js';
+
+export interface CutCommandArgs {
+  name: string;
+  buildOnly: boolean;
+  post: PostStep[];
+  boot: BootOptions;
+}
+
+/** `rapido cut`: returns the exit status (the guest's, when it boots). */
+export async function cutCommand(a: CutCommandArgs, precomputed?: NoopCheck): Promise<number> {
+  const { req, stamp } = await buildCut(a.name, a.post, precomputed);
+  if (a.buildOnly) return 0;
+  const { bootCut } = await import('./boot.js');
+  return bootCut(req.conf, req.out, stamp, a.boot);
+}
 
 export const cutModule: CommandModule = {
   command: 'cut [options] <name>',
@@ -17,7 +37,6 @@ export const cutModule: CommandModule = {
         .example('git bisect run $0 cut --timeout 300 -f ./repro.sh simple-example', 'the guest\'s status is the exit status'),
     ),
   handler: async (argv) => {
-    const { cutCommand } = await import('../../cut/cutCommand.js');
     process.exitCode = await cutCommand({
       name: argv.name as string,
       buildOnly: Boolean(argv.B),
