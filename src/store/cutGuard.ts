@@ -5,7 +5,7 @@ import { RapidoError } from '../errors.js';
 import { withDiskFull } from './diskFull.js';
 import { acquireLock, isStaleLock, lockPath, readLock, type HeldLock, type LockOwner } from './buildLock.js';
 import { isProcessAlive, processStartTime } from './processAlive.js';
-import type { StoreDir } from './storeDir.js';
+import type { StoreDir } from './types.js';
 import { uniqueSuffix } from './uniqueSuffix.js';
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { readStamp } from '../derivations/cutStamp.js';
 import { ago } from '../format.js';
 import type { CutRecord } from './cutHistory.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { listPins } from './pins.js';
 
 /** Why a layer is kept. */
