@@ -1,9 +1,10 @@
 import type { CommandModule } from 'yargs';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { RapidoError } from '../errors.js';
 import { configPath, loadConfig, outPath, storeDir, vmPidDir, type RapidoConfig } from '../config/loadConfig.js';
 import { resolveKernel } from '../config/resolveKernel.js';
-import { readStamp, type Stamp } from '../derivations/cutStamp.js';
+import { readStamp, type Stamp } from '../image/stamp.js';
+import { imageVmResources } from '../image/vmResources.js';
 import type { Store } from '../store/index.js';
 import { bootOptionsFrom, withBootOptions, type BootOptions } from './bootOptions.js';
 
@@ -21,7 +22,7 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
   if (!existsSync(out)) {
     throw new RapidoError('NO_IMAGE', `no image at ${out}`, { hint: 'cut one first: rapido cut -B NAME (rapido list shows recipes)' });
   }
-  const vm = stamp?.vm ?? resourcesFromImage(out);
+  const vm = stamp?.vm ?? imageVmResources(out);
   const kernel = o.kernel ?? stamp?.kernel.image ?? resolveKernel(conf).image;
   const { bootVm } = await import('../runner/bootVm.js');
   const { getHostVerdict, putHostVerdict } = await import('../store/hostVerdicts.js');
@@ -50,19 +51,6 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
   } finally {
     await s?.close();
   }
-}
-
-/** An image rapido did not cut (or whose stamp is gone): read Rapido's /rapido-rsc entries from the archive. */
-function resourcesFromImage(out: string): { cpus?: number; mem?: string } {
-  const buf = readFileSync(out);
-  const vm: { cpus?: number; mem?: string } = {};
-  const re = /rapido-rsc\/(cpu|mem)\/([0-9]+[KMGT]?)\0/gi;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(buf.toString('latin1')))) {
-    if (m[1] === 'cpu') vm.cpus = Number(m[2]);
-    else vm.mem = m[2].toUpperCase();
-  }
-  return vm;
 }
 
 /** `rapido boot`: the last cut image again. */

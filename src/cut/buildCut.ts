@@ -1,5 +1,5 @@
 import type { PostStep } from '../derivations/builders/context.js';
-import type { Stamp } from '../derivations/cutStamp.js';
+import type { Stamp } from '../image/stamp.js';
 import type { CutRequest } from './cutRequest.js';
 import { checkCut, shownPath, upToDateLine, type NoopCheck } from './noopCut.js';
 

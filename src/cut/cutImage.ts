@@ -8,14 +8,15 @@ import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
 import {
   layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, storeIdentity, writeStamp, type Stamp, type StampInput, type StampLayer,
-} from '../derivations/cutStamp.js';
+} from '../image/stamp.js';
 import type { CutContext } from '../derivations/builders/context.js';
 import { digestBuffer, hashString, initHasher } from '../store/digest.js';
 import { objectPath } from '../store/objectPath.js';
 import { writeObject } from '../store/writeObject.js';
 import { withBuildLock } from '../store/buildLock.js';
 import { withCutGuard } from '../store/cutGuard.js';
-import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } from '../runner/composeImage.js';
+import { recipeVmResources } from '../image/vmResources.js';
+import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } from '../image/composeImage.js';
 import { CutStore } from './cutStore.js';
 import type { CutRequest } from './cutRequest.js';
 import type { LayerOutcome, Progress } from './progress.js';
@@ -132,7 +133,7 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
     store: { path: store.dir.dir, id: storeIdentity(store.dir.dir) ?? 'missing' },
     current: composed.current,
     spare: composed.spare,
-    vm: vmResources(req),
+    vm: recipeVmResources(req.recipe),
     kernel: { release: req.kernel.release, image: req.kernel.image },
   };
   try {
@@ -245,19 +246,4 @@ function copyInto(src: string, fd: number): void {
   } finally {
     closeSync(sfd);
   }
-}
-
-function vmResources(req: CutRequest): { cpus?: number; mem?: string } {
-  let cpus: number | undefined;
-  let mem: string | undefined;
-  for (const d of req.recipe.directives) {
-    if (d.kind === 'vm-cpus') cpus = Number(d.args[0]);
-    if (d.kind === 'vm-mem') mem = d.args[0].toUpperCase();
-    if (d.kind === 'file') {
-      const m = /^\/rapido-rsc\/(cpu|mem)\/([^/]+)$/.exec(d.args[0]);
-      if (m?.[1] === 'cpu') cpus = Number(m[2]);
-      if (m?.[1] === 'mem') mem = m[2].toUpperCase();
-    }
-  }
-  return { cpus, mem };
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { readStamp } from '../derivations/cutStamp.js';
+import { readStamp } from '../image/stamp.js';
 import { ago } from '../format.js';
 import type { CutRecord } from './cutHistory.js';
 import type { Store } from './types.js';

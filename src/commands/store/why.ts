@@ -6,7 +6,7 @@ import type { NativeDerivation, EntryRecord } from '../../derivations/nativeDeri
 import { cutRequest } from '../../cut/cutRequest.js';
 import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../derivations/deriveLayerKey.js';
 import { CutStore } from '../../cut/cutStore.js';
-import { readStamp } from '../../derivations/cutStamp.js';
+import { readStamp } from '../../image/stamp.js';
 import { getLayer, getManifest, initHasher, lastCut, lookupManifest } from '../../store/index.js';
 import { printNotes } from './withStore.js';
 

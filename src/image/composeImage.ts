@@ -7,7 +7,7 @@ import { RapidoError } from '../errors.js';
 import { createDigest } from '../store/digest.js';
 import { diskFullError, isDiskFull } from '../store/diskFull.js';
 import { isProcessAlive } from '../store/processAlive.js';
-import { sigHolds, type ImageLayout } from '../derivations/cutStamp.js';
+import { sigHolds, type ImageLayout } from './stamp.js';
 import { statSig } from '../derivations/hostInputs.js';
 
 export interface ComposeLayer {

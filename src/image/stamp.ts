@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { currentSig, lstatOrNull, statSig, type StatSig } from './hostInputs.js';
+import { currentSig, lstatOrNull, statSig, type StatSig } from '../derivations/hostInputs.js';
 
 /** A host path, its stat signature (null: must stay absent) and, for files in the layer, its content digest. */
 export type StampInput = [path: string, sig: StatSig | null, digest?: string];

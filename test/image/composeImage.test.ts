@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeImage, type ComposeLayer } from '../../src/runner/composeImage.js';
+import { composeImage, type ComposeLayer } from '../../src/image/composeImage.js';
 
 function layer(dir: string, key: string, size: number, fill: number): ComposeLayer {
   const path = join(dir, key);
@@ -111,7 +111,7 @@ test('compose: an image written behind our back (same inode and size) is rewritt
 });
 
 test('compose: temp images of dead cuts beside the image are removed, a live cut\'s and other names are kept', async () => {
-  const { prepareImageDir } = await import('../../src/runner/composeImage.js');
+  const { prepareImageDir } = await import('../../src/image/composeImage.js');
   const dir = mkdtempSync(join(tmpdir(), 'rapido-compose-'));
   try {
     const out = join(dir, 'initrds', 'myinitrd');
