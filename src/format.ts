@@ -1,17 +1,18 @@
 // How rapido reads and writes sizes, durations and ages: one way, so `ls`, `info`, gc's report
 // and the cut summary agree.
 import { RapidoError } from './errors.js';
+import { EXIT } from './exitCodes.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
 /** "10G", "500M", "1.5GiB", "4096": binary units, as du -h and ls -lh show them. */
 export function parseSize(text: string, option = '--max-size'): number {
   if (text.trim().startsWith('-')) {
-    throw new RapidoError('USAGE', `${option}: a size cannot be negative: ${JSON.stringify(text)}`, { hint: 'write e.g. 20G, 500M or 1.5GiB (binary units)', exitCode: 2 });
+    throw new RapidoError('USAGE', `${option}: a size cannot be negative: ${JSON.stringify(text)}`, { hint: 'write e.g. 20G, 500M or 1.5GiB (binary units)', exitCode: EXIT.USAGE });
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
   if (!m) {
-    throw new RapidoError('USAGE', `${option}: cannot read ${JSON.stringify(text)} as a size`, { hint: 'write e.g. 20G, 500M or 1.5GiB (binary units)', exitCode: 2 });
+    throw new RapidoError('USAGE', `${option}: cannot read ${JSON.stringify(text)} as a size`, { hint: 'write e.g. 20G, 500M or 1.5GiB (binary units)', exitCode: EXIT.USAGE });
   }
   return Math.floor(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
 }
@@ -22,7 +23,7 @@ const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_00
 export function parseDuration(text: string, option: string): number {
   const t = text.trim();
   if (t.startsWith('-')) {
-    throw new RapidoError('USAGE', `${option}: a duration cannot be negative: ${JSON.stringify(text)}`, { hint: 'write e.g. 10m, 12h, 7d or 0 for none', exitCode: 2 });
+    throw new RapidoError('USAGE', `${option}: a duration cannot be negative: ${JSON.stringify(text)}`, { hint: 'write e.g. 10m, 12h, 7d or 0 for none', exitCode: EXIT.USAGE });
   }
   if (/^\d+(?:\.\d+)?$/.test(t)) return Number(t) * 1000;
   const re = /(\d+(?:\.\d+)?)\s*([smhdw])/gy;
@@ -34,7 +35,7 @@ export function parseDuration(text: string, option: string): number {
     end = re.lastIndex;
   }
   if (end === 0 || end !== t.length) {
-    throw new RapidoError('USAGE', `${option}: cannot read ${JSON.stringify(text)} as a duration`, { hint: 'write e.g. 7d, 12h, 30m, 90s or 1d12h', exitCode: 2 });
+    throw new RapidoError('USAGE', `${option}: cannot read ${JSON.stringify(text)} as a duration`, { hint: 'write e.g. 7d, 12h, 30m, 90s or 1d12h', exitCode: EXIT.USAGE });
   }
   return ms;
 }

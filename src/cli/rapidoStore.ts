@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { ignoreEpipe } from './ignoreEpipe.js';
 import { reportError } from './reportError.js';
+import { EXIT } from '../exitCodes.js';
 
 // One file per command under src/commands/store/, each exporting its yargs
 // definitions and body. Listed here in help order; only the named command's
@@ -47,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
       // Thrown, not printed: yargs would otherwise go on to run the handler. yargs' own parse
       // errors (YError: "Not enough arguments following: grace") are usage errors too.
       if (err && err.name !== 'YError') throw err;
-      throw new RapidoError('USAGE', msg ?? err?.message, { hint: 'rapido-store --help lists commands; rapido-store COMMAND --help its options', exitCode: 2 });
+      throw new RapidoError('USAGE', msg ?? err?.message, { hint: 'rapido-store --help lists commands; rapido-store COMMAND --help its options', exitCode: EXIT.USAGE });
     })
     .help()
     .wrap(Math.min(120, process.stdout.columns || 110))

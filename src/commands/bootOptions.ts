@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { RapidoError } from '../errors.js';
+import { EXIT } from '../exitCodes.js';
 
 /** Options of every command that boots a VM (cut without -B, boot). */
 export interface BootOptions {
@@ -57,7 +58,7 @@ export function parseTimeout(raw: unknown): number | undefined {
   if (!(secs > 0 && secs <= MAX_TIMEOUT_SEC)) {
     throw new RapidoError('USAGE', `invalid --timeout ${JSON.stringify(String(last))}: want a number of seconds, > 0 and <= ${MAX_TIMEOUT_SEC}`, {
       hint: 'e.g. --timeout 300; leave the option out for no limit',
-      exitCode: 2,
+      exitCode: EXIT.USAGE,
     });
   }
   return secs;

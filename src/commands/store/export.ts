@@ -14,6 +14,7 @@ import { parseSecretKey } from '../../store/signingKeys.js';
 import { uniqueSuffix } from '../../store/uniqueSuffix.js';
 import { say, withStore } from './withStore.js';
 import { formatBytes, plural } from '../../format.js';
+import { EXIT } from '../../exitCodes.js';
 
 export interface ExportArgs {
   output: string;
@@ -62,7 +63,7 @@ export async function exportCommand(a: ExportArgs): Promise<number> {
   if (toStdout && process.stdout.isTTY) {
     throw new RapidoError('USAGE', 'refusing to write a tar archive to a terminal', {
       hint: 'redirect it (rapido-store export -o - | ssh host rapido-store import -) or give -o FILE.tar',
-      exitCode: 2,
+      exitCode: EXIT.USAGE,
     });
   }
   const signer = a.sign === undefined ? undefined : readSecretKey(a.sign);

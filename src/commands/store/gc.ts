@@ -5,6 +5,7 @@ import { DEFAULT_GC_WAIT_MS } from '../../store/cutGuard.js';
 import { runGc, type GcItem, type GcReport } from '../../store/gc.js';
 import { ago, formatBytes, formatDuration, parseDuration, parseSize, plural } from '../../format.js';
 import { withStore } from './withStore.js';
+import { EXIT } from '../../exitCodes.js';
 
 export interface GcArgs {
   dryRun: boolean;
@@ -42,7 +43,7 @@ function gcOptions(a: GcArgs) {
   if (!Number.isInteger(a.keepLast) || a.keepLast < 0) {
     throw new RapidoError('USAGE', `--keep-last must be a whole number >= 0, not ${String(a.keepLast)}`, {
       hint: '--keep-last 0 keeps no cut history as roots (images and pins still count)',
-      exitCode: 2,
+      exitCode: EXIT.USAGE,
     });
   }
   return {

@@ -6,6 +6,7 @@ import { initHasher } from '../../store/digest.js';
 import { importArchive, type ImportOutcome } from '../../store/importArchive.js';
 import { say, withStore } from './withStore.js';
 import { formatBytes, plural } from '../../format.js';
+import { EXIT } from '../../exitCodes.js';
 
 export interface ImportArgs {
   file: string;
@@ -22,7 +23,7 @@ export async function importCommand(a: ImportArgs): Promise<number> {
   if (fromStdin && process.stdin.isTTY) {
     throw new RapidoError('USAGE', 'refusing to read a tar archive from a terminal', {
       hint: 'pipe one in (ssh host rapido-store export -o - | rapido-store import -) or give the file name',
-      exitCode: 2,
+      exitCode: EXIT.USAGE,
     });
   }
   if (!fromStdin && !fs.statSync(a.file, { throwIfNoEntry: false })?.isFile()) {
