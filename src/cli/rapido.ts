@@ -1,4 +1,4 @@
-import { cutCommand } from '../cut/cutCommand.js';
+import { cutCommand } from '../commands/cut.js';
 import { parseFastCut } from './fastArgs.js';
 import { ignoreEpipe } from './ignoreEpipe.js';
 import { reportError } from './reportError.js';

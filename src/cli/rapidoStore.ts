@@ -1,21 +1,32 @@
+import type { CommandModule } from 'yargs';
 import { ignoreEpipe } from './ignoreEpipe.js';
 import { reportError } from './reportError.js';
+import { EXIT } from '../exitCodes.js';
+
+// One file per command under src/commands/store/, each exporting its yargs
+// definitions and body. Listed here in help order; only the named command's
+// file is loaded (the others' dependencies, LMDB among them, stay unloaded),
+// all of them for the top-level help or an unknown command.
+const COMMANDS: [names: string[], load: () => Promise<{ commands: CommandModule[] }>][] = [
+  [['ls'], () => import('../commands/store/ls.js')],
+  [['info'], () => import('../commands/store/info.js')],
+  [['why'], () => import('../commands/store/why.js')],
+  [['gc'], () => import('../commands/store/gc.js')],
+  [['pin', 'unpin', 'pins'], () => import('../commands/store/pin.js')],
+  [['verify'], () => import('../commands/store/verify.js')],
+  [['audit'], () => import('../commands/store/audit.js')],
+  [['export'], () => import('../commands/store/export.js')],
+  [['import'], () => import('../commands/store/import.js')],
+  [['keygen'], () => import('../commands/store/keygen.js')],
+  [['trust', 'untrust'], () => import('../commands/store/trust.js')],
+];
 
 async function main(argv: string[]): Promise<void> {
-  const [{ default: yargs }, { RapidoError }, ls, why, info, gc, verify, pin, exp, imp, keygen, trust, audit] = await Promise.all([
+  const named = COMMANDS.filter(([names]) => names.includes(argv[0] ?? ''));
+  const [{ default: yargs }, { RapidoError }, ...files] = await Promise.all([
     import('yargs'),
     import('../errors.js'),
-    import('./store-commands/ls.js'),
-    import('./store-commands/why.js'),
-    import('./store-commands/info.js'),
-    import('./store-commands/gc.js'),
-    import('./store-commands/verify.js'),
-    import('./store-commands/pin.js'),
-    import('./store-commands/export.js'),
-    import('./store-commands/import.js'),
-    import('./store-commands/keygen.js'),
-    import('./store-commands/trust.js'),
-    import('./store-commands/audit.js'),
+    ...(named.length ? named : COMMANDS).map(([, load]) => load()),
   ]);
   const y = yargs(argv);
   await y
@@ -25,20 +36,7 @@ async function main(argv: string[]): Promise<void> {
         "Inspect and maintain rapido's content-addressed layer store ($RAPIDO_STORE, default ~/.cache/rapido/store):\n" +
         'find out why a layer is rebuilt, keep the store small, check it, and share layers between machines.',
     )
-    .command(ls.lsModule)
-    .command(info.infoModule)
-    .command(why.whyModule)
-    .command(gc.gcModule)
-    .command(pin.pinModule)
-    .command(pin.unpinModule)
-    .command(pin.pinsModule)
-    .command(verify.verifyModule)
-    .command(audit.auditModule)
-    .command(exp.exportModule)
-    .command(imp.importModule)
-    .command(keygen.keygenModule)
-    .command(trust.trustModule)
-    .command(trust.untrustModule)
+    .command(files.flatMap((f) => f.commands))
     .demandCommand(1, 'say what to do: rapido-store ls, rapido-store gc, rapido-store verify, ... (--help lists them)')
     .strict()
     .example('$0 why fstests-btrfs', 'which layers the next cut rebuilds, and which input changed')
@@ -50,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
       // Thrown, not printed: yargs would otherwise go on to run the handler. yargs' own parse
       // errors (YError: "Not enough arguments following: grace") are usage errors too.
       if (err && err.name !== 'YError') throw err;
-      throw new RapidoError('USAGE', msg ?? err?.message, { hint: 'rapido-store --help lists commands; rapido-store COMMAND --help its options', exitCode: 2 });
+      throw new RapidoError('USAGE', msg ?? err?.message, { hint: 'rapido-store --help lists commands; rapido-store COMMAND --help its options', exitCode: EXIT.USAGE });
     })
     .help()
     .wrap(Math.min(120, process.stdout.columns || 110))

@@ -1,5 +1,6 @@
 import { isRapidoError, type RapidoError } from '../errors.js';
 import { diskFullError, isDiskFull } from '../store/diskFull.js';
+import { EXIT } from '../exitCodes.js';
 
 /** The one place errors become text and an exit code. */
 export function reportError(e: unknown, prog = 'rapido'): void {
@@ -15,5 +16,5 @@ export function reportError(e: unknown, prog = 'rapido'): void {
   }
   const x = err as Error | undefined;
   process.stderr.write(`${prog}: internal error: ${x?.stack ?? String(err)}\n  hint: please report this with the command you ran (set RAPIDO_DEBUG=1 for details)\n`);
-  process.exitCode = 70;
+  process.exitCode = EXIT.SOFTWARE;
 }

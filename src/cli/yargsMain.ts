@@ -1,9 +1,10 @@
 import yargs from 'yargs';
 import { RapidoError } from '../errors.js';
-import { bareGdbFlag } from './bootOptions.js';
-import { cutModule } from './commands/cut.js';
-import { bootModule } from './commands/boot.js';
-import { listModule } from './commands/list.js';
+import { bareGdbFlag } from '../commands/bootOptions.js';
+import { cutModule } from '../commands/cut.js';
+import { bootModule } from '../commands/boot.js';
+import { listModule } from '../commands/list.js';
+import { EXIT } from '../exitCodes.js';
 
 export async function runYargs(argv: string[]): Promise<void> {
   const y = yargs(bareGdbFlag(argv));
@@ -26,7 +27,7 @@ export async function runYargs(argv: string[]): Promise<void> {
       // Thrown, not printed: yargs would otherwise go on to run the handler. yargs' own parse
       // errors (YError: "Not enough arguments following: x") are usage errors too.
       if (err && err.name !== 'YError') throw err;
-      throw new RapidoError('USAGE', msg ?? err?.message, { hint: 'rapido --help lists commands and options', exitCode: 2 });
+      throw new RapidoError('USAGE', msg ?? err?.message, { hint: 'rapido --help lists commands and options', exitCode: EXIT.USAGE });
     })
     .help()
     .version()

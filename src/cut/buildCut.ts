@@ -1,5 +1,5 @@
 import type { PostStep } from '../derivations/builders/context.js';
-import type { Stamp } from '../derivations/cutStamp.js';
+import type { Stamp } from '../image/stamp.js';
 import type { CutRequest } from './cutRequest.js';
 import { checkCut, shownPath, upToDateLine, type NoopCheck } from './noopCut.js';
 
@@ -11,7 +11,7 @@ export async function buildCut(name: string, post: PostStep[], precomputed?: Noo
     process.stderr.write(upToDateLine(name, prev, req.out, performance.now() - t0));
     return { req, stamp: prev };
   }
-  const [{ cutImage }, { makeProgress, formatBytes }] = await Promise.all([import('./cutImage.js'), import('./progress.js')]);
+  const [{ cutImage }, { makeProgress }, { formatBytes }] = await Promise.all([import('./cutImage.js'), import('./progress.js'), import('../format.js')]);
   const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged);
   const built = outcome.layers.filter((l) => l.source === 'built').length;
   const reused = outcome.layers.length - built;

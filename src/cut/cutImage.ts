@@ -1,37 +1,25 @@
 import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { vmPidDir } from '../config/loadConfig.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
-import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { writeNewcSync } from '../derivations/cpio/writeNewc.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer, layerRequest } from '../derivations/deriveLayerKey.js';
 import { HostInputs, lstatOrNull, statSig } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
-import { derivationKeyText, nativeDerivation } from '../derivations/nativeDerivation.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
 import {
   layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, storeIdentity, writeStamp, type Stamp, type StampInput, type StampLayer,
-} from '../derivations/cutStamp.js';
-import { NATIVE_BUILDER_VERSION, type CutContext } from '../derivations/builders/context.js';
-import type { EntrySet } from '../derivations/builders/entrySet.js';
+} from '../image/stamp.js';
+import type { CutContext } from '../derivations/builders/context.js';
 import { digestBuffer, hashString, initHasher } from '../store/digest.js';
 import { objectPath } from '../store/objectPath.js';
 import { writeObject } from '../store/writeObject.js';
 import { withBuildLock } from '../store/buildLock.js';
 import { withCutGuard } from '../store/cutGuard.js';
-import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } from '../runner/composeImage.js';
-import { guestInitPath } from '../runner/guestInitPath.js';
+import { recipeVmResources } from '../image/vmResources.js';
+import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } from '../image/composeImage.js';
 import { CutStore } from './cutStore.js';
 import type { CutRequest } from './cutRequest.js';
-import type { Progress } from './progress.js';
-
-export interface LayerOutcome {
-  name: string;
-  builder: string;
-  key: string;
-  size: number;
-  /** 'stamp': decided from stat alone; 'store': found in the store; 'built': built now. */
-  source: 'stamp' | 'store' | 'built';
-  ms: number;
-}
+import type { LayerOutcome, Progress } from './progress.js';
 
 export interface CutOutcome {
   layers: LayerOutcome[];
@@ -145,7 +133,7 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
     store: { path: store.dir.dir, id: storeIdentity(store.dir.dir) ?? 'missing' },
     current: composed.current,
     spare: composed.spare,
-    vm: vmResources(req),
+    vm: recipeVmResources(req.recipe),
     kernel: { release: req.kernel.release, image: req.kernel.image },
   };
   try {
@@ -168,40 +156,6 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
   return { layers: outcomes, imageBytes: composed.current.size, written: composed.written, stamp };
 }
 
-export function cutContext(req: CutRequest): CutContext {
-  return { recipe: req.recipe, kernel: req.kernel, post: req.post, epoch: req.epoch, searchPath: req.searchPath, guestInit: guestInitPath() };
-}
-
-export function builderName(plan: LayerPlan): string {
-  return plan.kind === 'dracut' ? 'dracut' : `native-${plan.kind}`;
-}
-
-/** What decides a layer besides its files: compared with the stamp to skip re-deriving it. */
-function layerRequest(plan: LayerPlan, req: CutRequest): string {
-  return canonicalJson({
-    version: NATIVE_BUILDER_VERSION,
-    directives: plan.directives.map((d) => [d.kind, ...d.args]),
-    kernel: plan.kind === 'kmods' || plan.kind === 'kmod-index' ? req.kernel : undefined,
-    vars: plan.kind === 'overlay' ? req.recipe.vars : undefined,
-    post: plan.kind === 'overlay' ? req.post : undefined,
-    dracutExtra: plan.kind === 'dracut' ? req.conf.get('DRACUT_EXTRA_ARGS') ?? '' : undefined,
-    searchPath: plan.kind === 'system' ? req.searchPath : undefined,
-    epoch: req.epoch,
-  });
-}
-
-/** Builders load on demand: a re-cut after an autorun edit needs only the overlay's (and no ELF or modules.dep parser). */
-async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, memo: LayerMemo): Promise<EntrySet> {
-  switch (plan.kind) {
-    case 'system': return (await import('../derivations/builders/systemLayer.js')).collectSystemLayer(plan, ctx, inputs);
-    case 'tree': return (await import('../derivations/builders/treeLayer.js')).collectTreeLayer(plan, inputs);
-    case 'kmod-index': return (await import('../derivations/builders/kmodsLayer.js')).collectKmodIndexLayer(plan, ctx, inputs);
-    case 'kmods': return (await import('../derivations/builders/kmodsLayer.js')).collectKmodsLayer(plan, ctx, inputs, memo);
-    case 'overlay': return (await import('../derivations/builders/overlayLayer.js')).collectOverlayLayer(plan, ctx, inputs);
-    default: throw new Error(`no native builder for ${plan.kind}`);
-  }
-}
-
 /** The stamp's record of a layer's inputs; digests of files touched within the racy window are not kept. */
 function stampInputs(inputs: HostInputs, cutStartMs: number): { inputs: StampInput[]; racy: boolean } {
   const trusted = cutStartMs - RACY_WINDOW_MS;
@@ -212,20 +166,6 @@ function stampInputs(inputs: HostInputs, cutStartMs: number): { inputs: StampInp
       return d && sig && (inputs.mtimes.get(path) ?? Infinity) <= trusted ? [path, sig, d] : [path, sig];
     });
   return { inputs: list, racy: inputs.newestMtimeMs > trusted };
-}
-
-/** Collects a native layer's entries and hashes its derivation into its key, without building anything. */
-export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, memo = new LayerMemo()) {
-  const inputs = new HostInputs();
-  const entries = (await collect(plan, ctx, inputs, memo)).entries();
-  const digestOf = (e: CpioEntry) => {
-    if (!e.source) return digestBuffer(e.data ?? Buffer.alloc(0));
-    const d = store.digest(e.source, inputs.sigs.get(e.source));
-    inputs.digests.set(e.source, d);
-    return d;
-  };
-  const derivation = nativeDerivation(plan, ctx, entries, digestOf);
-  return { key: hashString(derivationKeyText(derivation)), derivation, entries, inputs };
 }
 
 async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo): Promise<LayerResult> {
@@ -245,38 +185,9 @@ async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, cu
   });
 }
 
-/**
- * dracut resolves libraries itself, so the layer's full inputs are only known
- * after building: a two-level lookup as ccache does. The first key covers
- * what we ask dracut for; its manifest lists the host files dracut copied
- * with their digests; a later cut reuses the layer only if they all still match.
- */
-export async function deriveDracutFirstKey(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore) {
-  const db = await store.open();
-  const { DRACUT_BUILDER_VERSION, dracutRequest, dracutSelfFiles, dracutVersion } = await import('../derivations/builders/dracutLayer.js');
-  const inputs = new HostInputs();
-  const selfFiles = dracutSelfFiles(inputs);
-  const dreq = dracutRequest(plan, ctx, req.conf.get('DRACUT_EXTRA_ARGS') ?? '');
-  const firstDerivation = {
-    builder: 'dracut',
-    version: DRACUT_BUILDER_VERSION,
-    dracutVersion: dracutVersion(),
-    request: dreq,
-    self: selfFiles.map((f) => [f, store.digest(f, inputs.sigs.get(f))]),
-  };
-  const firstKey = hashString(canonicalJson(firstDerivation));
-  const currentDigest = (path: string): string | null => {
-    const st = inputs.lstat(path);
-    if (!st?.isFile()) return null;
-    const d = store.digest(path, inputs.sigs.get(path));
-    inputs.digests.set(path, d);
-    return d;
-  };
-  return { db, inputs, dreq, firstDerivation, firstKey, currentDigest };
-}
-
 async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore, cutStartMs: number): Promise<LayerResult> {
-  const { db, inputs, dreq, firstDerivation, firstKey, currentDigest } = await deriveDracutFirstKey(plan, ctx, req, store);
+  const db = await store.open();
+  const { inputs, dreq, firstDerivation, firstKey, currentDigest } = await deriveDracutFirstKey(plan, ctx, req, store);
   const { lookupManifest, recordManifest } = await import('../store/manifests.js');
   const known = lookupManifest(db, firstKey, currentDigest);
   const rec = known ? await store.lookup(known) : undefined;
@@ -335,19 +246,4 @@ function copyInto(src: string, fd: number): void {
   } finally {
     closeSync(sfd);
   }
-}
-
-function vmResources(req: CutRequest): { cpus?: number; mem?: string } {
-  let cpus: number | undefined;
-  let mem: string | undefined;
-  for (const d of req.recipe.directives) {
-    if (d.kind === 'vm-cpus') cpus = Number(d.args[0]);
-    if (d.kind === 'vm-mem') mem = d.args[0].toUpperCase();
-    if (d.kind === 'file') {
-      const m = /^\/rapido-rsc\/(cpu|mem)\/([^/]+)$/.exec(d.args[0]);
-      if (m?.[1] === 'cpu') cpus = Number(m[2]);
-      if (m?.[1] === 'mem') mem = m[2].toUpperCase();
-    }
-  }
-  return { cpus, mem };
 }

@@ -4,7 +4,7 @@ import { canonicalJson } from '../derivations/canonicalJson.js';
 import { NATIVE_BUILDER_VERSION, type PostStep } from '../derivations/builders/context.js';
 import { findRecipe } from '../derivations/recipe/findRecipe.js';
 import { parseRecipe, type Recipe } from '../derivations/recipe/parseRecipe.js';
-import { STAMP_VERSION } from '../derivations/cutStamp.js';
+import { STAMP_VERSION } from '../image/stamp.js';
 import { resolve } from 'node:path';
 import { warnUnknownConfKeys } from './confWarnings.js';
 import { guestInitPath } from '../runner/guestInitPath.js';

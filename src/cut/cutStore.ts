@@ -1,5 +1,5 @@
 import { rmSync, statSync } from 'node:fs';
-import type { Stamp } from '../derivations/cutStamp.js';
+import type { Stamp } from '../image/stamp.js';
 import { cleanTmp } from '../store/cleanTmp.js';
 import type { CutRecord } from '../store/cutHistory.js';
 import { digestFileSync } from '../store/digest.js';

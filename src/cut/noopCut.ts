@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { checkStamp, readStamp, type Freshness, type Stamp } from '../derivations/cutStamp.js';
+import { checkStamp, readStamp, type Freshness, type Stamp } from '../image/stamp.js';
 import type { PostStep } from '../derivations/builders/context.js';
 import { cutRequest, type CutRequest } from './cutRequest.js';
 

@@ -1,4 +1,15 @@
-import type { LayerOutcome } from './cutImage.js';
+import { formatBytes } from '../format.js';
+
+/** One layer of a cut, as reported while cutting and in the summary. */
+export interface LayerOutcome {
+  name: string;
+  builder: string;
+  key: string;
+  size: number;
+  /** 'stamp': decided from stat alone; 'store': found in the store; 'built': built now. */
+  source: 'stamp' | 'store' | 'built';
+  ms: number;
+}
 
 /** Per-layer progress on a TTY; silence otherwise (the caller prints one summary line). */
 export interface Progress {
@@ -24,10 +35,4 @@ export function makeProgress(stream: NodeJS.WriteStream = process.stderr): Progr
       stream.write(`\r\x1b[K  ${o.name.padEnd(16)} ${o.builder.padEnd(15)} ${SOURCE_LABEL[o.source].padEnd(10)} ${formatBytes(o.size).padStart(9)}  ${o.ms.toFixed(0)} ms\n`);
     },
   };
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -3,7 +3,7 @@ import { lstatSync, type Stats } from 'node:fs';
 /**
  * Records every host path a layer's content depends on, with a stat
  * signature. The same signatures let the next cut decide "nothing changed"
- * from lstat alone (src/derivations/cutStamp.ts) before any hashing or
+ * from lstat alone (src/image/stamp.ts) before any hashing or
  * database. Plain (not bigint) stats: half the cost over thousands of files,
  * and microsecond timestamps are plenty for a signature.
  */

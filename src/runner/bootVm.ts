@@ -10,6 +10,7 @@ import { vmHostname } from './hostname.js';
 import { dieWithParent } from './parentDeath.js';
 import { buildQemuArgs } from './qemuArgs.js';
 import { claimVmSlot, type VmSlot } from './vmSlots.js';
+import { EXIT, exitForSignal } from '../exitCodes.js';
 
 export interface BootVmOptions {
   image: string;
@@ -60,8 +61,8 @@ export interface BootResult {
   message?: string;
 }
 
-export const STATUS_TIMEOUT = 124;
-export const STATUS_NO_RESULT = 125;
+export const STATUS_TIMEOUT = EXIT.TIMEOUT;
+export const STATUS_NO_RESULT = EXIT.NO_RESULT;
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
@@ -69,7 +70,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
   const t = opts.timeoutSec;
   // NaN or a negative value must not quietly mean "no limit"; past 2^31-1 ms Node's timer fires at once.
   if (t !== undefined && !(t >= 0 && t * 1000 <= 2 ** 31 - 1)) {
-    throw new RapidoError('BAD_TIMEOUT', `invalid timeout ${t} s`, { hint: 'a number of seconds > 0, or none for no limit', exitCode: 2 });
+    throw new RapidoError('BAD_TIMEOUT', `invalid timeout ${t} s`, { hint: 'a number of seconds > 0, or none for no limit', exitCode: EXIT.USAGE });
   }
   if (!isFile(opts.kernel)) throw missingKernelError(opts.kernel);
   requireFile(opts.image, 'IMAGE_NOT_FOUND', 'initramfs image', 'cut one first (rapido cut ...)');
@@ -320,7 +321,7 @@ function requireFile(path: string, code: string, what: string, hint: string): vo
 
 function interruptedError(sig: NodeJS.Signals): RapidoError {
   const signo = osConstants.signals[sig] ?? 2;
-  return new RapidoError('INTERRUPTED', `interrupted by ${sig}: stopped the VM`, { exitCode: 128 + signo });
+  return new RapidoError('INTERRUPTED', `interrupted by ${sig}: stopped the VM`, { exitCode: exitForSignal(signo) });
 }
 
 function unlinkQuiet(path: string): void {

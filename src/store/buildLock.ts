@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RapidoError } from '../errors.js';
 import { withDiskFull } from './diskFull.js';
-import type { StoreDir } from './storeDir.js';
+import type { StoreDir } from './types.js';
 import { isProcessAlive, processStartTime } from './processAlive.js';
 
 /** Contents of `locks/<key>.lock`. */

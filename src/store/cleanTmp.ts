@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clearStaleLock } from './buildLock.js';
-import type { StoreDir } from './storeDir.js';
+import type { StoreDir } from './types.js';
 import { isProcessAlive } from './processAlive.js';
 
 // tmp/<key>.<pid>.<random> (writeObject), tmp/journal.<pid>.* (journal),

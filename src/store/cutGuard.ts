@@ -5,8 +5,9 @@ import { RapidoError } from '../errors.js';
 import { withDiskFull } from './diskFull.js';
 import { acquireLock, isStaleLock, lockPath, readLock, type HeldLock, type LockOwner } from './buildLock.js';
 import { isProcessAlive, processStartTime } from './processAlive.js';
-import type { StoreDir } from './storeDir.js';
+import type { StoreDir } from './types.js';
 import { uniqueSuffix } from './uniqueSuffix.js';
+import { EXIT } from '../exitCodes.js';
 
 /**
  * Garbage collection must not delete what a running cut is about to use, and
@@ -201,7 +202,7 @@ export async function acquireGcLock(store: StoreDir, opts: GcLockOptions = {}): 
         const who = cuts.map((c) => `${c.what ?? 'cut'} (pid ${c.pid})`).join(', ');
         throw new RapidoError('GC_BUSY', `still running after ${Math.round(timeoutMs / 1000)} s: ${who}; nothing was removed`, {
           hint: 'run gc again when they finish, or give it longer with --wait',
-          exitCode: 75,
+          exitCode: EXIT.TEMPFAIL,
         });
       }
       await sleep(delay);

@@ -1,23 +1,7 @@
 import { RapidoError } from '../errors.js';
-import type { Store } from './openStore.js';
 import { storeTransaction } from './storeTransaction.js';
-
-export interface CutLayer {
-  name: string;
-  key: string;
-  /** True when the layer came from the store, false when it was built for this cut. */
-  hit: boolean;
-}
-
-export interface CutRecord {
-  recipe: string;
-  /** ms since the epoch. */
-  at: number;
-  layers: CutLayer[];
-  /** Per layer name: the derivation its key was hashed from (lets `rapido why` diff two cuts). */
-  inputs: Record<string, unknown>;
-  outPath: string;
-}
+import type { CutRecord, Store } from './types.js';
+export type { CutLayer, CutRecord } from './types.js';
 
 // Keys are `<recipe>\0<at, 15-digit zero padded>[.<nnnn>]`: byte order is time
 // order within a recipe, and \0 sorts below every character a recipe may use.

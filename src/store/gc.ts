@@ -1,7 +1,7 @@
 import { cleanTmp } from './cleanTmp.js';
 import { listLayers } from './layerIndex.js';
 import { scanObjects } from './objectScan.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { completePendingRemoval, pendingRemoval, removeLayers } from './removeLayers.js';
 import { collectRoots, type RootKind, type Roots } from './roots.js';
 

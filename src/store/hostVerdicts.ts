@@ -1,4 +1,4 @@
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { storeTransaction } from './storeTransaction.js';
 
 /** Remembered facts about this host (e.g. "kvm" → { usable: false, reason }), free-form JSON. */

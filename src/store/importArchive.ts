@@ -11,7 +11,7 @@ import { fsyncDir } from './fsyncDir.js';
 import { getLayer, putLayer } from './layerIndex.js';
 import { recordManifest } from './manifests.js';
 import { isLayerKey, objectPath } from './objectPath.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { assertPinName, getPin, putPin } from './pins.js';
 import { fingerprintOf, parsePublicKey, verifyBytes, type SignatureFile } from './signingKeys.js';
 import { storeTransaction } from './storeTransaction.js';

@@ -4,9 +4,9 @@ import { appendCut, listCuts, type CutRecord } from './cutHistory.js';
 import { withDiskFull } from './diskFull.js';
 import { scanObjects } from './objectScan.js';
 import { getLayer, putLayer, touchLayers, type LayerRecord } from './layerIndex.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { storeTransaction } from './storeTransaction.js';
-import type { StoreDir } from './storeDir.js';
+import type { StoreDir } from './types.js';
 import { uniqueSuffix } from './uniqueSuffix.js';
 
 /**

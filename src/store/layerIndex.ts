@@ -1,24 +1,10 @@
 import fs from 'node:fs';
-import { recordManifest, type ClosureEntry } from './manifests.js';
+import { recordManifest } from './manifests.js';
 import { objectPath } from './objectPath.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { storeTransaction } from './storeTransaction.js';
-
-export interface LayerRecord {
-  key: string;
-  builder: string;
-  layerName: string;
-  /** Object size in bytes. */
-  size: number;
-  /** xxh64 hex of the object bytes. */
-  digest: string;
-  /** The canonical inputs the key was hashed from (any JSON). */
-  derivation: unknown;
-  createdAt: number;
-  lastUsedAt: number;
-  /** Input files only known after building (two-level layers). */
-  closure?: ClosureEntry[];
-}
+import type { LayerRecord } from './types.js';
+export type { LayerRecord } from './types.js';
 
 export interface PutLayerOptions {
   /** Also record record.closure as a manifest variant under this first-level key, atomically. */

@@ -1,17 +1,7 @@
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { storeTransaction } from './storeTransaction.js';
-
-/** One input file of a layer, discovered while building it. */
-export interface ClosureEntry {
-  path: string;
-  digest: string;
-}
-
-/** A closure that once produced `key` from the same first-level key. */
-export interface ManifestVariant {
-  closure: ClosureEntry[];
-  key: string;
-}
+import type { ClosureEntry, ManifestVariant } from './types.js';
+export type { ClosureEntry, ManifestVariant } from './types.js';
 
 // Like ccache's manifests: a bounded list, newest first, oldest dropped.
 export const MAX_MANIFEST_VARIANTS = 16;

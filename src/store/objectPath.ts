@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RapidoError } from '../errors.js';
-import type { StoreDir } from './storeDir.js';
+import type { StoreDir } from './types.js';
 
 const KEY_RE = /^[0-9a-f]{16}$/;
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isLayerKey } from './objectPath.js';
-import type { StoreDir } from './storeDir.js';
+import type { StoreDir } from './types.js';
 
 /** One entry found under objects/. */
 export interface ScannedFile {

@@ -1,41 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type RootDatabase } from 'lmdb';
 import { RapidoError, isRapidoError } from '../errors.js';
 import { dataFilePath, dbCorruptError, inspectDataFile } from './dbCheck.js';
 import { diskFullError, endLmdbErrorLine, freeBytes, isDiskFull } from './diskFull.js';
-import type { CutRecord } from './cutHistory.js';
-import type { LayerRecord } from './layerIndex.js';
-import type { ManifestVariant } from './manifests.js';
-import type { StatEntry } from './statCache.js';
 import { flushStatCache } from './statCache.js';
 import { openStoreDir, storePaths, unwritable, type StoreDir } from './storeDir.js';
 import { ingestJournal, objectsNotInJournal, readJournal } from './journal.js';
+import type { StoreDbs, Store } from './types.js';
+export type { StoreDbs, Store } from './types.js';
 
 export { storePaths, assertWritable } from './storeDir.js';
 export type { StorePaths } from './storeDir.js';
 
 /** Bump when anything described in store-layout.md changes incompatibly. */
 export const STORE_FORMAT_VERSION = 1;
-
-
-export interface StoreDbs {
-  meta: Database<unknown, string>;
-  layers: Database<LayerRecord, string>;
-  manifests: Database<ManifestVariant[], string>;
-  statcache: Database<StatEntry, string>;
-  cuts: Database<CutRecord, string>;
-  hosts: Database<unknown, string>;
-}
-
-export interface Store extends StoreDir {
-  readonly env: RootDatabase;
-  readonly db: StoreDbs;
-  /** What a reading open had to give up (opened read-only, journal not ingested), for the command to show. */
-  readonly notes: string[];
-  /** Flushes pending stat-cache entries, then closes LMDB. Idempotent. */
-  close(): Promise<void>;
-}
 
 export interface OpenStoreOptions {
   readOnly?: boolean;

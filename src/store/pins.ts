@@ -1,6 +1,6 @@
 import type { Database } from 'lmdb';
 import { RapidoError } from '../errors.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { storeTransaction } from './storeTransaction.js';
 
 /** A named gc root: the layers of one cut (or of one import), kept until unpinned. */

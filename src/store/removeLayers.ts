@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from './fsyncDir.js';
 import { hasObject, objectPath } from './objectPath.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { storeTransaction } from './storeTransaction.js';
 
 /** `meta` key holding the removal in progress (see store-layout.md, "Removing layers"). */

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
-import { readStamp } from '../derivations/cutStamp.js';
+import { readStamp } from '../image/stamp.js';
+import { ago } from '../format.js';
 import type { CutRecord } from './cutHistory.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { listPins } from './pins.js';
 
 /** Why a layer is kept. */
@@ -98,15 +99,8 @@ function ordinal(n: number): string {
 export function describeRoot(ref: RootRef, now = Date.now()): string {
   switch (ref.kind) {
     case 'image': return ref.spare ? `spare of image ${ref.path}` : `image ${ref.path}`;
-    case 'recent': return `${ref.rank === 1 ? 'last' : `${ordinal(ref.rank)}-last`} cut of ${ref.recipe} (${ageText(now - ref.at)} ago)`;
+    case 'recent': return `${ref.rank === 1 ? 'last' : `${ordinal(ref.rank)}-last`} cut of ${ref.recipe} (${ago(now - ref.at)} ago)`;
     case 'pin': return `pin ${ref.name}`;
   }
 }
 
-export function ageText(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.round(s / 60)}m`;
-  if (s < 86400) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
-}

@@ -1,17 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { digestFileSync } from './digest.js';
-import type { Store } from './openStore.js';
-
-/** What a file looked like when it was hashed. 64-bit stat fields are decimal strings. */
-export interface StatEntry {
-  dev: string;
-  ino: string;
-  size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-  digest: string;
-}
+import type { Store } from './types.js';
+import type { StatEntry } from './types.js';
+export type { StatEntry } from './types.js';
 
 export interface StatCacheCounters {
   /** Digests answered from the cache without reading the file. */

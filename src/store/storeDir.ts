@@ -1,27 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RapidoError } from '../errors.js';
+import type { StorePaths, StoreDir } from './types.js';
+export type { StorePaths, StoreDir } from './types.js';
 
 /**
  * The file half of the store: directories, objects, temp files, locks and
  * the journal. Free of LMDB, so the warm cut path can write objects without
  * loading the database (LMDB costs ~50 ms of start-up).
  */
-export interface StorePaths {
-  root: string;
-  objects: string;
-  tmp: string;
-  locks: string;
-  db: string;
-  /** Records written by cuts that did not open LMDB; ingested by the next process that does. */
-  journal: string;
-}
-
-export interface StoreDir {
-  readonly dir: string;
-  readonly readOnly: boolean;
-  readonly paths: StorePaths;
-}
 
 export function storePaths(dir: string): StorePaths {
   const root = path.resolve(dir);

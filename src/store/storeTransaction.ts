@@ -1,5 +1,5 @@
 import { withDiskFull } from './diskFull.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { assertWritable } from './storeDir.js';
 
 /**

@@ -4,7 +4,7 @@ import { readJournal, type JournalEntry } from './journal.js';
 import { listLayers } from './layerIndex.js';
 import { isLayerKey, objectPath } from './objectPath.js';
 import { scanObjects } from './objectScan.js';
-import type { Store } from './openStore.js';
+import type { Store } from './types.js';
 import { completePendingRemoval, pendingRemoval, removeLayers } from './removeLayers.js';
 import { storeTransaction } from './storeTransaction.js';
 

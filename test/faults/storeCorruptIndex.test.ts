@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeProject, type Project } from '../helpers/cliHarness.js';
-import { builtCount, cut, objectFile, stampKeys, store, storeJson } from '../storeTools/storeCli.js';
+import { builtCount, cut, objectFile, stampKeys, store, storeJson } from '../commands/store/storeCli.js';
 
 /** A project whose cut leaves a multi-page index (thousands of stat-cache entries), larger than 96 KiB. */
 function cutProject(): { p: Project; keys: Record<string, string>; objects: Map<string, Buffer>; image: Buffer } {

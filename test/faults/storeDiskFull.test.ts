@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { skipUnless, requireHost } from '../helpers/hostPrereqs.js';
 import { makeProject } from '../helpers/cliHarness.js';
-import { builtCount, stampKeys } from '../storeTools/storeCli.js';
+import { builtCount, stampKeys } from '../commands/store/storeCli.js';
 import { canUseMountNs, mountNs, NS_NEEDS, type MountNs, type Project, type Run } from './mountNs.js';
 
 const opts = skipUnless(canUseMountNs(), NS_NEEDS);

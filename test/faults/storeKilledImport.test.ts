@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { makeProject, RAPIDO_STORE_BIN, type Project } from '../helpers/cliHarness.js';
-import { cut, store } from '../storeTools/storeCli.js';
+import { cut, store } from '../commands/store/storeCli.js';
 
 let source: Project;
 let archive: string;

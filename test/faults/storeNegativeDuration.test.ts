@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { makeProject } from '../helpers/cliHarness.js';
-import { store } from '../storeTools/storeCli.js';
+import { store } from '../commands/store/storeCli.js';
 
 test('--grace -5m, --grace=-5m and friends: a usage error naming the option, exit 2, nothing done', () => {
   const p = makeProject();

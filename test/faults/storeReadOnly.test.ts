@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeProject } from '../helpers/cliHarness.js';
 import { requireHost, skipUnless } from '../helpers/hostPrereqs.js';
-import { cut, stampKeys } from '../storeTools/storeCli.js';
+import { cut, stampKeys } from '../commands/store/storeCli.js';
 import { canUseMountNs, mountNs, NS_NEEDS, type Project } from './mountNs.js';
 
 /** Every file under dir with its size and mtime: what "unchanged" means here. */

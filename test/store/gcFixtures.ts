@@ -1,7 +1,7 @@
 // Shared helpers for the gc / verify / export tests (not a test file itself).
 import fs from 'node:fs';
 import path from 'node:path';
-import { STAMP_VERSION, writeStamp, type Stamp } from '../../src/derivations/cutStamp.js';
+import { STAMP_VERSION, writeStamp, type Stamp } from '../../src/image/stamp.js';
 import { appendCut, hashString, objectPath, putLayer, writeObject, type Store } from '../../src/store/index.js';
 
 export const HOUR = 3_600_000;

@@ -1,0 +1,100 @@
+import type { CutRequest } from '../cut/cutRequest.js';
+import { guestInitPath } from '../runner/guestInitPath.js';
+import { digestBuffer, hashString } from '../store/digest.js';
+import { NATIVE_BUILDER_VERSION, type CutContext } from './builders/context.js';
+import type { EntrySet } from './builders/entrySet.js';
+import { canonicalJson } from './canonicalJson.js';
+import type { CpioEntry } from './cpio/cpioEntry.js';
+import { HostInputs } from './hostInputs.js';
+import { LayerMemo } from './layerMemo.js';
+import type { LayerPlan } from './layerPlan.js';
+import { derivationKeyText, nativeDerivation } from './nativeDerivation.js';
+
+/**
+ * A layer's key from its inputs, without building it: what `rapido cut`,
+ * `rapido-store why` and `rapido-store audit` all compute, so they agree.
+ */
+
+/** Where deriving gets a host file's digest: the stamp, the stat cache or hashing it now (CutStore). */
+export interface FileDigests {
+  digest(path: string, sig: string | null | undefined): string;
+}
+
+export function cutContext(req: CutRequest): CutContext {
+  return { recipe: req.recipe, kernel: req.kernel, post: req.post, epoch: req.epoch, searchPath: req.searchPath, guestInit: guestInitPath() };
+}
+
+export function builderName(plan: LayerPlan): string {
+  return plan.kind === 'dracut' ? 'dracut' : `native-${plan.kind}`;
+}
+
+/** What decides a layer besides its files: compared with the stamp to skip re-deriving it. */
+export function layerRequest(plan: LayerPlan, req: CutRequest): string {
+  return canonicalJson({
+    version: NATIVE_BUILDER_VERSION,
+    directives: plan.directives.map((d) => [d.kind, ...d.args]),
+    kernel: plan.kind === 'kmods' || plan.kind === 'kmod-index' ? req.kernel : undefined,
+    vars: plan.kind === 'overlay' ? req.recipe.vars : undefined,
+    post: plan.kind === 'overlay' ? req.post : undefined,
+    dracutExtra: plan.kind === 'dracut' ? req.conf.get('DRACUT_EXTRA_ARGS') ?? '' : undefined,
+    searchPath: plan.kind === 'system' ? req.searchPath : undefined,
+    epoch: req.epoch,
+  });
+}
+
+/** Builders load on demand: a re-cut after an autorun edit needs only the overlay's (and no ELF or modules.dep parser). */
+async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, memo: LayerMemo): Promise<EntrySet> {
+  switch (plan.kind) {
+    case 'system': return (await import('./builders/systemLayer.js')).collectSystemLayer(plan, ctx, inputs);
+    case 'tree': return (await import('./builders/treeLayer.js')).collectTreeLayer(plan, inputs);
+    case 'kmod-index': return (await import('./builders/kmodsLayer.js')).collectKmodIndexLayer(plan, ctx, inputs);
+    case 'kmods': return (await import('./builders/kmodsLayer.js')).collectKmodsLayer(plan, ctx, inputs, memo);
+    case 'overlay': return (await import('./builders/overlayLayer.js')).collectOverlayLayer(plan, ctx, inputs);
+    default: throw new Error(`no native builder for ${plan.kind}`);
+  }
+}
+
+/** Collects a native layer's entries and hashes its derivation into its key, without building anything. */
+export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store: FileDigests, memo = new LayerMemo()) {
+  const inputs = new HostInputs();
+  const entries = (await collect(plan, ctx, inputs, memo)).entries();
+  const digestOf = (e: CpioEntry) => {
+    if (!e.source) return digestBuffer(e.data ?? Buffer.alloc(0));
+    const d = store.digest(e.source, inputs.sigs.get(e.source));
+    inputs.digests.set(e.source, d);
+    return d;
+  };
+  const derivation = nativeDerivation(plan, ctx, entries, digestOf);
+  return { key: hashString(derivationKeyText(derivation)), derivation, entries, inputs };
+}
+
+/**
+ * dracut resolves libraries itself, so the layer's full inputs are only known
+ * after building: a two-level lookup as ccache does. The first key covers
+ * what we ask dracut for; its manifest lists the host files dracut copied
+ * with their digests; a later cut reuses the layer only if they all still match.
+ * The caller opens the store's index first (the manifests live there, and
+ * with it open digests come from the stat cache).
+ */
+export async function deriveDracutFirstKey(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: FileDigests) {
+  const { DRACUT_BUILDER_VERSION, dracutRequest, dracutSelfFiles, dracutVersion } = await import('./builders/dracutLayer.js');
+  const inputs = new HostInputs();
+  const selfFiles = dracutSelfFiles(inputs);
+  const dreq = dracutRequest(plan, ctx, req.conf.get('DRACUT_EXTRA_ARGS') ?? '');
+  const firstDerivation = {
+    builder: 'dracut',
+    version: DRACUT_BUILDER_VERSION,
+    dracutVersion: dracutVersion(),
+    request: dreq,
+    self: selfFiles.map((f) => [f, store.digest(f, inputs.sigs.get(f))]),
+  };
+  const firstKey = hashString(canonicalJson(firstDerivation));
+  const currentDigest = (path: string): string | null => {
+    const st = inputs.lstat(path);
+    if (!st?.isFile()) return null;
+    const d = store.digest(path, inputs.sigs.get(path));
+    inputs.digests.set(path, d);
+    return d;
+  };
+  return { inputs, dreq, firstDerivation, firstKey, currentDigest };
+}

@@ -1,0 +1,311 @@
+import {
+  closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
+  readlinkSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { RapidoError } from '../errors.js';
+import { createDigest } from '../store/digest.js';
+import { diskFullError, isDiskFull } from '../store/diskFull.js';
+import { isProcessAlive } from '../store/processAlive.js';
+import { sigHolds, type ImageLayout } from './stamp.js';
+import { statSig } from '../derivations/hostInputs.js';
+
+export interface ComposeLayer {
+  key: string;
+  path: string;
+  size: number;
+  /** Expected xxh64 of the object: the bytes are checked as they are copied. */
+  digest?: string;
+}
+
+/** A store object whose bytes do not match its record: the cut rebuilds that layer instead of booting it. */
+export class CorruptObjectError extends RapidoError {
+  constructor(readonly key: string, what: string) {
+    super('STORE_CORRUPT', `store object ${key} is corrupt (${what})`, { hint: 'the layer is rebuilt; rapido-store verify checks the whole store' });
+  }
+}
+
+export interface ComposeResult {
+  current: ImageLayout;
+  spare?: ImageLayout;
+  /** Bytes actually written: the changed tail, or the whole image. */
+  written: number;
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * Writes the image as the concatenation of the layer objects (the kernel
+ * unpacks concatenated cpio archives in order, later entries overriding).
+ *
+ * The image is never modified in place: a VM may be starting from it. We
+ * keep the previous image as a spare (`.NAME.spare`), rewrite only the spare's
+ * tail that differs from the new layout (layers are ordered so that edits
+ * touch the tail), fsync it, and swap it in with rename(2). A 100 MB image
+ * whose overlay changed thus costs a few KB of writes, not a 100 MB copy.
+ */
+export function composeImage(
+  out: string,
+  layers: ComposeLayer[],
+  prev: { current?: ImageLayout; spare?: ImageLayout },
+  vmPidDir?: string,
+): ComposeResult {
+  const keys = layers.map((l) => l.key);
+  const total = layers.reduce((n, l) => n + l.size, 0);
+  const outSt = lstatOrUndef(out);
+  // The image is trusted only if it is the very file the stamp describes, unwritten since: a flipped byte moves its mtime/ctime.
+  const currentValid = prev.current !== undefined && outSt !== undefined && matches(prev.current, out);
+
+  if (currentValid && sameKeys(prev.current!.keys, keys)) {
+    return { current: prev.current!, spare: prev.spare, written: 0 };
+  }
+
+  const sparePath = join(dirname(out), `.${basename(out)}.spare`);
+  let target: string;
+  let written = 0;
+  const spareUsable = prev.spare !== undefined && matches(prev.spare, sparePath) && !openByVm(sparePath, vmPidDir);
+  const prefix = spareUsable ? commonPrefix(prev.spare!.keys, keys) : 0;
+  if (spareUsable && prefix > 0) {
+    target = sparePath;
+    const fd = openSync(sparePath, 'r+');
+    try {
+      let offset = layers.slice(0, prefix).reduce((n, l) => n + l.size, 0);
+      ftruncateSync(fd, offset);
+      for (const l of layers.slice(prefix)) {
+        written += appendFile(fd, l, offset);
+        offset += l.size;
+      }
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      try { unlinkSync(sparePath); } catch { /* gone */ } // half-rewritten: its recorded layout no longer holds
+      throw imageWriteError(e, out);
+    }
+    closeSync(fd);
+  } else {
+    target = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+    let fd: number;
+    try {
+      fd = openSync(target, 'w', 0o644);
+    } catch (e) {
+      throw imageWriteError(e, out);
+    }
+    try {
+      let offset = 0;
+      for (const l of layers) {
+        written += appendFile(fd, l, offset);
+        offset += l.size;
+      }
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      try { unlinkSync(target); } catch { /* already gone */ }
+      throw imageWriteError(e, out);
+    }
+    closeSync(fd);
+  }
+
+  // Swap: the old image becomes the spare; `out` always names a complete image.
+  let newSpare: ImageLayout | undefined;
+  try {
+    if (outSt) {
+      const hold = join(dirname(out), `.${basename(out)}.${process.pid}.old`);
+      try { unlinkSync(hold); } catch { /* none */ }
+      linkSync(out, hold);
+      renameSync(target, out);
+      renameSync(hold, sparePath);
+      // An image that was not what its stamp said (written to behind our back) is kept as the spare but never trusted.
+      // Its signature is taken now: link and rename moved its ctime.
+      newSpare = currentValid ? layoutOf(sparePath, prev.current!.keys, prev.current!.size) : undefined;
+    } else {
+      renameSync(target, out);
+    }
+  } catch (e) {
+    throw imageWriteError(e, out);
+  }
+  return { current: layoutOf(out, keys, total), spare: newSpare, written };
+}
+
+/** The layout a file now holds, with its stat signature; the size must be what the layers add up to. */
+function layoutOf(path: string, keys: string[], total: number): ImageLayout {
+  const big = lstatSync(path, { bigint: true });
+  if (Number(big.size) !== total) {
+    throw new RapidoError('COMPOSE_FAILED', `composed image ${path} has ${big.size} bytes, expected ${total}`, { hint: 'run the cut again' });
+  }
+  return { ino: String(big.ino), size: total, keys, sig: statSig(lstatSync(path)) };
+}
+
+function appendFile(fd: number, layer: ComposeLayer, offset: number): number {
+  const { size } = layer;
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
+  const hash = layer.digest ? createDigest() : undefined;
+  let sfd: number;
+  try {
+    sfd = openSync(layer.path, 'r');
+  } catch {
+    throw new CorruptObjectError(layer.key, 'missing');
+  }
+  let done = 0;
+  try {
+    if (fstatSync(sfd).size !== size) throw new CorruptObjectError(layer.key, `size is not ${size}`);
+    while (done < size) {
+      const n = readSync(sfd, buf, 0, Math.min(buf.length, size - done), done);
+      if (n === 0) throw new CorruptObjectError(layer.key, 'truncated');
+      hash?.update(buf.subarray(0, n));
+      let w = 0;
+      while (w < n) w += writeSync(fd, buf, w, n - w, offset + done + w);
+      done += n;
+    }
+  } finally {
+    closeSync(sfd);
+  }
+  if (hash && hash.digest() !== layer.digest) throw new CorruptObjectError(layer.key, 'digest mismatch');
+  return done;
+}
+
+const WHY: Record<string, string> = {
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'its directory is missing or cannot hold files (e.g. under /proc)',
+  ENOTDIR: 'a path component is not a directory',
+  EISDIR: 'it is a directory',
+  EEXIST: 'a file is in the way of its directory',
+  EINVAL: 'the filesystem refuses it',
+  EXDEV: 'the filesystem refuses it',
+};
+
+/** A failure to write the image or its stamp, as one line: a full disk, or DRACUT_OUT where no file can be written. */
+export function imageWriteError(e: unknown, out: string): unknown {
+  if (e instanceof RapidoError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (isDiskFull(e)) return diskFullError(e, `the image ${out}`);
+  if (code && code in WHY) {
+    return new RapidoError('OUT_UNWRITABLE', `cannot write the image ${out}: ${WHY[code]} (${code})`, {
+      hint: 'set DRACUT_OUT in rapido.conf to a path on a writable filesystem',
+      cause: e,
+    });
+  }
+  return e;
+}
+
+/**
+ * Before any layer is built: the image's directory exists and takes files
+ * (a read-only mount, or a path under /proc or /sys, fails here in one line
+ * rather than after minutes of building), and temp images a killed cut left
+ * there are removed.
+ */
+export function prepareImageDir(out: string): string[] {
+  const dir = dirname(out);
+  const probe = join(dir, `.${basename(out)}.${process.pid}.tmp`); // the name compose writes: cleaned like it if we die here
+  if (lstatOrUndef(out)?.isDirectory()) {
+    throw new RapidoError('OUT_UNWRITABLE', `cannot write the image ${out}: it is a directory`, { hint: 'set DRACUT_OUT to a file path, e.g. initrds/myinitrd' });
+  }
+  try {
+    makeDirs(dir);
+    // A real create, not access(2): /proc and /sys pass W_OK for root and still refuse files.
+    closeSync(openSync(probe, 'w', 0o644));
+    unlinkSync(probe);
+  } catch (e) {
+    throw imageWriteError(e, out);
+  }
+  return removeAbandonedTemps(out);
+}
+
+/** mkdir -p, one level at a time: Node's recursive mkdir spins forever on a missing dir under /proc (ENOENT from mkdir). */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    const st = lstatOrUndef(d);
+    if (st?.isDirectory() || (st?.isSymbolicLink() && isDirFollowing(d))) break;
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) mkdirSync(d); // EEXIST (a file in the way), ENOENT, EROFS... go to the caller
+}
+
+function isDirFollowing(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A cut killed while composing (SIGINT, SIGKILL) leaves `.NAME.<pid>.tmp`
+ * (up to the image's size), `.NAME.<pid>.old` or the stamp's
+ * `.NAME.rapido.json.<pid>.tmp`. Those whose pid is no longer alive are
+ * removed; a live cut's are left alone, as in the store's tmp/.
+ */
+export function removeAbandonedTemps(out: string): string[] {
+  const dir = dirname(out);
+  const base = basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^\\.${base}(?:\\.rapido\\.json)?\\.(\\d+)\\.(?:tmp|old)$`);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = re.exec(name);
+    if (!m || isProcessAlive(Number(m[1]))) continue;
+    const p = join(dir, name);
+    try {
+      rmSync(p, { force: true });
+      removed.push(p);
+    } catch { /* e.g. read-only: the cut reports that itself */ }
+  }
+  return removed;
+}
+
+function lstatOrUndef(p: string) {
+  try {
+    return lstatSync(p, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+function matches(layout: ImageLayout, path: string): boolean {
+  return typeof layout.sig === 'string' && sigHolds(path, layout.sig);
+}
+
+function sameKeys(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
+}
+
+function commonPrefix(a: string[], b: string[]): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/** A VM started from this file may still be loading it: look for it among the VMs' open files. */
+function openByVm(path: string, pidDir?: string): boolean {
+  if (!pidDir) return false;
+  let pids: string[] = [];
+  try {
+    pids = readdirSync(pidDir).filter((f) => f.endsWith('.pid'));
+  } catch {
+    return false;
+  }
+  for (const f of pids) {
+    const pid = readFileSync(join(pidDir, f), 'utf8').trim();
+    if (!/^\d+$/.test(pid)) continue;
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) return true;
+      } catch { /* closed meanwhile */ }
+    }
+  }
+  return false;
+}

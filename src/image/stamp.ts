@@ -1,0 +1,131 @@
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { currentSig, lstatOrNull, statSig, type StatSig } from '../derivations/hostInputs.js';
+
+/** A host path, its stat signature (null: must stay absent) and, for files in the layer, its content digest. */
+export type StampInput = [path: string, sig: StatSig | null, digest?: string];
+
+/**
+ * The stamp beside a composed image records what it was cut from: the
+ * request (recipe, config values, kernel, -x/-f steps) and, per layer, the
+ * stat signature of every host path its content came from. If all of them
+ * still match, nothing changed and the cut is decided from lstat alone, with
+ * no database, no hashing and no builder loaded. It is a cache: a missing or
+ * unreadable stamp only means the slow path runs.
+ */
+export const STAMP_VERSION = 4;
+/** Git's racy-clean rule: a file modified this close to the stamp may change again within the same timestamp. */
+export const RACY_WINDOW_MS = 1000;
+
+export interface StampLayer {
+  name: string;
+  key: string;
+  size: number;
+  /** xxh64 of the object, checked when the object is copied into the image. */
+  digest: string;
+  /** What decides this layer besides files: canonical JSON of its directives and values. */
+  request: string;
+  inputs: StampInput[];
+  /** An input changed within RACY_WINDOW_MS of the stamp: its signature cannot be trusted. */
+  racy: boolean;
+  /** Builder results carried to the next cut (see layerMemo.ts). */
+  memo?: Record<string, { key: string; value: unknown }>;
+  /** The layer's store object and its stat signature: a removed or replaced object shows in lstat. */
+  object: [path: string, sig: StatSig];
+}
+
+export interface ImageLayout {
+  /** Inode of the file holding this layout, to notice a file replaced behind our back. */
+  ino: string;
+  size: number;
+  keys: string[];
+  /** Full stat signature of that file when written: any later write moves its mtime or ctime, so its bytes are no longer trusted. */
+  sig: StatSig;
+}
+
+export interface Stamp {
+  version: number;
+  request: string;
+  recipe: string;
+  layers: StampLayer[];
+  /** The store the layers were found in: its path and the identity (dev:ino) of its objects/ directory. */
+  store: { path: string; id: string };
+  /** The composed image; its `sig` is checked by the no-op path. */
+  current: ImageLayout;
+  /** The previous image, kept as the spare that the next compose rewrites in place. */
+  spare?: ImageLayout;
+  vm: { cpus?: number; mem?: string };
+  kernel: { release: string; image: string };
+}
+
+export function stampPathFor(out: string): string {
+  return join(dirname(out), `.${basename(out)}.rapido.json`);
+}
+
+export function readStamp(out: string): Stamp | undefined {
+  try {
+    const s = JSON.parse(readFileSync(stampPathFor(out), 'utf8')) as Stamp;
+    return s.version === STAMP_VERSION ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeStamp(out: string, stamp: Stamp): void {
+  const path = stampPathFor(out);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify(stamp));
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** True when every recorded input of the layer still has its signature. */
+export function layerInputsUnchanged(layer: StampLayer): boolean {
+  if (layer.racy) return false;
+  for (const [path, sig] of layer.inputs) {
+    if (currentSig(path, sig) !== sig) return false;
+  }
+  return true;
+}
+
+/** A store's identity: its objects/ directory's dev:ino (a store removed and created again gets a new one). */
+export function storeIdentity(storePath: string): string | null {
+  const st = lstatOrNull(join(storePath, 'objects'));
+  return st?.isDirectory() ? `${st.dev}:${st.ino}` : null;
+}
+
+/** True when the path is still the very file a layout or object was recorded from (no write, no replacement). */
+export function sigHolds(path: string, sig: StatSig): boolean {
+  const st = lstatOrNull(path);
+  return st !== null && st.isFile() && statSig(st) === sig;
+}
+
+export interface Freshness {
+  /** Nothing changed: same request, image untouched, every layer's inputs unchanged. */
+  fresh: boolean;
+  /** Names of the layers whose inputs are unchanged, so the slow path need not stat them again. */
+  unchanged: Set<string>;
+}
+
+/**
+ * Checks every layer (not just up to the first change): the slow path reuses
+ * the answers. Fresh also needs the image to be the very file the stamp
+ * describes (a write moves its mtime/ctime) and the store to still hold each
+ * layer's object, unchanged, in the same store: all from lstat.
+ */
+export function checkStamp(stamp: Stamp | undefined, request: string, out: string): Freshness {
+  const unchanged = new Set<string>();
+  if (!stamp) return { fresh: false, unchanged };
+  for (const l of stamp.layers) if (layerInputsUnchanged(l)) unchanged.add(l.name);
+  const fresh =
+    stamp.request === request &&
+    unchanged.size === stamp.layers.length &&
+    sigHolds(out, stamp.current.sig) &&
+    storeIdentity(stamp.store.path) === stamp.store.id &&
+    stamp.layers.every((l) => sigHolds(l.object[0], l.object[1]));
+  return { fresh, unchanged };
+}

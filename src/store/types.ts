@@ -1,0 +1,94 @@
+import type { Database, RootDatabase } from 'lmdb';
+
+// The store's types, in one module that imports nothing of the store: every
+// store module can name Store without importing openStore.ts (which ingests
+// the journal, which writes layers and cuts: an import cycle otherwise).
+
+export interface StorePaths {
+  root: string;
+  objects: string;
+  tmp: string;
+  locks: string;
+  db: string;
+  /** Records written by cuts that did not open LMDB; ingested by the next process that does. */
+  journal: string;
+}
+
+export interface StoreDir {
+  readonly dir: string;
+  readonly readOnly: boolean;
+  readonly paths: StorePaths;
+}
+
+export interface StoreDbs {
+  meta: Database<unknown, string>;
+  layers: Database<LayerRecord, string>;
+  manifests: Database<ManifestVariant[], string>;
+  statcache: Database<StatEntry, string>;
+  cuts: Database<CutRecord, string>;
+  hosts: Database<unknown, string>;
+}
+
+export interface Store extends StoreDir {
+  readonly env: RootDatabase;
+  readonly db: StoreDbs;
+  /** What a reading open had to give up (opened read-only, journal not ingested), for the command to show. */
+  readonly notes: string[];
+  /** Flushes pending stat-cache entries, then closes LMDB. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface LayerRecord {
+  key: string;
+  builder: string;
+  layerName: string;
+  /** Object size in bytes. */
+  size: number;
+  /** xxh64 hex of the object bytes. */
+  digest: string;
+  /** The canonical inputs the key was hashed from (any JSON). */
+  derivation: unknown;
+  createdAt: number;
+  lastUsedAt: number;
+  /** Input files only known after building (two-level layers). */
+  closure?: ClosureEntry[];
+}
+
+export interface CutLayer {
+  name: string;
+  key: string;
+  /** True when the layer came from the store, false when it was built for this cut. */
+  hit: boolean;
+}
+
+export interface CutRecord {
+  recipe: string;
+  /** ms since the epoch. */
+  at: number;
+  layers: CutLayer[];
+  /** Per layer name: the derivation its key was hashed from (lets `rapido why` diff two cuts). */
+  inputs: Record<string, unknown>;
+  outPath: string;
+}
+
+/** One input file of a layer, discovered while building it. */
+export interface ClosureEntry {
+  path: string;
+  digest: string;
+}
+
+/** A closure that once produced `key` from the same first-level key. */
+export interface ManifestVariant {
+  closure: ClosureEntry[];
+  key: string;
+}
+
+/** What a file looked like when it was hashed. 64-bit stat fields are decimal strings. */
+export interface StatEntry {
+  dev: string;
+  ino: string;
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+  digest: string;
+}

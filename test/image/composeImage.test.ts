@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { composeImage, type ComposeLayer } from '../../src/image/composeImage.js';
+
+function layer(dir: string, key: string, size: number, fill: number): ComposeLayer {
+  const path = join(dir, key);
+  writeFileSync(path, Buffer.alloc(size, fill));
+  return { key, path, size };
+}
+
+test('compose: concatenates layers; a tail change rewrites only the tail of the spare; old readers keep a whole image', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rapido-compose-'));
+  try {
+    const out = join(dir, 'initrds', 'myinitrd');
+    mkdirSync(join(dir, 'initrds'));
+    const big = layer(dir, 'aaaaaaaaaaaaaaaa', 3 << 20, 1);
+    const o1 = layer(dir, 'bbbbbbbbbbbbbbbb', 4096, 2);
+    const o2 = layer(dir, 'cccccccccccccccc', 8192, 3);
+    const o3 = layer(dir, 'dddddddddddddddd', 512, 4);
+
+    const r1 = composeImage(out, [big, o1], {});
+    assert.equal(r1.written, big.size + o1.size);
+    assert.deepEqual(readFileSync(out), Buffer.concat([readFileSync(big.path), readFileSync(o1.path)]));
+
+    // A "VM" that opened the image before the re-cut must still read the old bytes.
+    const reader = openSync(out, 'r');
+    const r2 = composeImage(out, [big, o2], r1);
+    assert.deepEqual(readFileSync(out), Buffer.concat([readFileSync(big.path), readFileSync(o2.path)]));
+    const old = Buffer.alloc(big.size + o1.size);
+    readSync(reader, old, 0, old.length, 0);
+    closeSync(reader);
+    assert.deepEqual(old.subarray(big.size), readFileSync(o1.path));
+    assert.equal(r2.spare?.keys.join(), r1.current.keys.join(), 'the previous image became the spare');
+
+    // Third cut: the spare shares the big prefix, so only the small tail is written.
+    const r3 = composeImage(out, [big, o3], r2);
+    assert.equal(r3.written, o3.size);
+    assert.deepEqual(readFileSync(out), Buffer.concat([readFileSync(big.path), readFileSync(o3.path)]));
+    assert.equal(lstatSync(out).size, big.size + o3.size);
+
+    // Same layout again: nothing written.
+    assert.equal(composeImage(out, [big, o3], r3).written, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compose: a spare that a VM still holds open is not rewritten in place', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rapido-compose-'));
+  const out = join(dir, 'myinitrd');
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    const big = layer(dir, 'aaaaaaaaaaaaaaaa', 1 << 20, 1);
+    const o1 = layer(dir, 'bbbbbbbbbbbbbbbb', 4096, 2);
+    const o2 = layer(dir, 'cccccccccccccccc', 4096, 3);
+    const o3 = layer(dir, 'dddddddddddddddd', 4096, 4);
+    const r1 = composeImage(out, [big, o1], {}, dir);
+    const r2 = composeImage(out, [big, o2], r1, dir);
+    // A process with the spare open, registered like a VM's pidfile.
+    const fd = openSync(join(dir, '.myinitrd.spare'), 'r');
+    child = spawn('sleep', ['30'], { stdio: [fd, 'ignore', 'ignore'] });
+    closeSync(fd);
+    writeFileSync(join(dir, 'rapido_vm1.pid'), `${child.pid}\n`);
+    const r3 = composeImage(out, [big, o3], r2, dir);
+    assert.equal(r3.written, big.size + o3.size, 'full write instead of an in-place tail rewrite');
+    assert.deepEqual(readFileSync(out), Buffer.concat([readFileSync(big.path), readFileSync(o3.path)]));
+  } finally {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compose: an image written behind our back (same inode and size) is rewritten, from the spare\'s prefix when it is intact', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rapido-compose-'));
+  try {
+    const out = join(dir, 'myinitrd');
+    const big = layer(dir, 'aaaaaaaaaaaaaaaa', 2 << 20, 1);
+    const o1 = layer(dir, 'bbbbbbbbbbbbbbbb', 4096, 2);
+    const o2 = layer(dir, 'cccccccccccccccc', 4096, 3);
+    const want = Buffer.concat([readFileSync(big.path), readFileSync(o2.path)]);
+    const r1 = composeImage(out, [big, o1], {});
+    const r2 = composeImage(out, [big, o2], r1);
+    const flip = (path: string, at: number) => {
+      const fd = openSync(path, 'r+');
+      const b = Buffer.alloc(1);
+      readSync(fd, b, 0, 1, at);
+      writeSync(fd, Buffer.from([b[0] ^ 0xff]), 0, 1, at);
+      closeSync(fd);
+    };
+    flip(out, 1000);
+    // Same layout asked for: before, ino+size matched and nothing was written.
+    const r3 = composeImage(out, [big, o2], r2);
+    assert.deepEqual(readFileSync(out), want);
+    assert.equal(r3.written, o2.size, 'the intact spare gave the big prefix; only the tail was written');
+    assert.equal(r3.spare, undefined, 'the damaged image is never trusted as a spare');
+
+    // A damaged spare is not trusted either: a full write.
+    const r4 = composeImage(out, [big, o1], r3);
+    flip(join(dir, '.myinitrd.spare'), 10);
+    flip(out, 10);
+    const r5 = composeImage(out, [big, o1], { current: r4.current, spare: r3.current });
+    assert.equal(r5.written, big.size + o1.size);
+    assert.deepEqual(readFileSync(out), Buffer.concat([readFileSync(big.path), readFileSync(o1.path)]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compose: temp images of dead cuts beside the image are removed, a live cut\'s and other names are kept', async () => {
+  const { prepareImageDir } = await import('../../src/image/composeImage.js');
+  const dir = mkdtempSync(join(tmpdir(), 'rapido-compose-'));
+  try {
+    const out = join(dir, 'initrds', 'myinitrd');
+    mkdirSync(join(dir, 'initrds'));
+    const dead = spawn('true');
+    await new Promise((r) => dead.on('close', r));
+    const names = [
+      `.myinitrd.${dead.pid}.tmp`, `.myinitrd.${dead.pid}.old`, `.myinitrd.rapido.json.${dead.pid}.tmp`, // dead: removed
+      `.myinitrd.${process.ppid}.tmp`, `.other.${dead.pid}.tmp`, `.myinitrd.spare`, `myinitrd.${dead.pid}.tmp`, // kept
+    ];
+    for (const n of names) writeFileSync(join(dir, 'initrds', n), 'x');
+    const removed = prepareImageDir(out).map((p) => p.slice(p.lastIndexOf('/') + 1)).sort();
+    assert.deepEqual(removed, names.slice(0, 3).sort());
+    assert.deepEqual(readdirSync(join(dir, 'initrds')).sort(), names.slice(3).sort());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
