@@ -1,4 +1,5 @@
 import type { PostStep } from '../derivations/builders/context.js';
+import { readPostStep } from '../commands/postStepArgs.js';
 
 export interface CutArgs {
   name: string;
@@ -16,13 +17,18 @@ export function parseFastCut(argv: string[]): CutArgs | null {
   let name: string | undefined;
   let buildOnly = false;
   const post: PostStep[] = [];
-  for (let i = 1; i < argv.length; i++) {
+  for (let i = 1; i < argv.length; ) {
     const a = argv[i];
+    const step = readPostStep(argv, i);
+    if (step) {
+      post.push(step.step);
+      i += step.used;
+      continue;
+    }
     if (a === '-B') buildOnly = true;
-    else if (a === '-x' && i + 1 < argv.length) post.push({ kind: 'cmd', cmd: argv[++i] });
-    else if (a === '-f' && i + 1 < argv.length) post.push({ kind: 'file', path: argv[++i] });
     else if (!a.startsWith('-') && name === undefined) name = a;
     else return null;
+    i++;
   }
   return name === undefined ? null : { name, buildOnly, post };
 }

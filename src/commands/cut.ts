@@ -6,6 +6,7 @@ import type { PostStep } from '../derivations/builders/context.js';
 import { bootOptionsFrom, withBootOptions, type BootOptions } from './bootOptions.js';
 import { buildCut } from '../cut/buildCut.js';
 import type { NoopCheck } from '../cut/noopCut.js';
+import { orderedPostSteps } from './postStepArgs.js';
 
 export interface CutCommandArgs {
   name: string;
@@ -45,19 +46,3 @@ export const cutModule: CommandModule = {
     });
   },
 };
-
-/** -x and -f run in the order given on the command line, interleaved: yargs keeps two separate arrays, so re-scan. */
-export function orderedPostSteps(raw: string[]): PostStep[] {
-  const steps: PostStep[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const a = raw[i];
-    if (a === '--') break;
-    if ((a === '-x' || a === '-f') && i + 1 < raw.length) {
-      const v = raw[++i];
-      steps.push(a === '-x' ? { kind: 'cmd', cmd: v } : { kind: 'file', path: v });
-    } else if (/^-[xf]=/.test(a)) {
-      steps.push(a[1] === 'x' ? { kind: 'cmd', cmd: a.slice(3) } : { kind: 'file', path: a.slice(3) });
-    }
-  }
-  return steps;
-}

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RapidoError } from '../errors.js';
+import { fnmatchToRegExp } from '../glob.js';
 
 /** What the dynamic loader needs to know about one ELF object. */
 export interface ElfInfo {
@@ -404,7 +405,7 @@ function parseLdSoConf(file: string, dirs: string[], seen: Set<string>): void {
   }
 }
 
-/** Absolute glob (`*`, `?`, `[...]` per component) to the sorted existing paths, like glob(3). */
+/** Absolute glob (`*`, `?`, `[...]` per component, matched like fnmatch(3)) to the sorted existing paths, like glob(3). */
 function expandGlob(pattern: string): string[] {
   const parts = pattern.split('/').filter(Boolean);
   let cur = ['/'];
@@ -413,7 +414,7 @@ function expandGlob(pattern: string): string[] {
     if (!/[*?[]/.test(part)) {
       for (const c of cur) next.push(posix.join(c, part));
     } else {
-      const re = globPartToRegExp(part);
+      const re = fnmatchToRegExp(part);
       for (const c of cur) {
         let names: string[];
         try {
@@ -430,24 +431,4 @@ function expandGlob(pattern: string): string[] {
     cur = next;
   }
   return cur.filter((p) => existsSync(p));
-}
-
-function globPartToRegExp(part: string): RegExp {
-  let re = '';
-  for (let i = 0; i < part.length; i++) {
-    const c = part[i];
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = part.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        let set = part.slice(i + 1, end);
-        if (set.startsWith('!')) set = '^' + set.slice(1);
-        re += `[${set.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
 }

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { depmodCommand } from '../config/kernelTree.js';
 import { RapidoError } from '../errors.js';
+import { fnmatchToRegExp } from '../glob.js';
 
 export interface ModuleClosure {
   /** Module files relative to modDir as modules.dep names them ('kernel/fs/btrfs/btrfs.ko'), sorted, deduped. */
@@ -110,7 +111,7 @@ function matchAlias(table: AliasTable, alias: string): string[] {
   for (const key of [alias.slice(0, GLOB_KEY), '']) {
     for (const id of table.buckets.get(key) ?? []) {
       if (!alias.startsWith(table.prefix[id])) continue;
-      const re = (table.re[id] ??= fnmatchRegExp(table.pattern[id]));
+      const re = (table.re[id] ??= fnmatchToRegExp(table.pattern[id]));
       if (re.test(alias)) out.push(table.target[id]);
     }
   }
@@ -307,35 +308,4 @@ function addAlias(table: AliasTable, pattern: string, target: string): void {
 function once<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= make());
-}
-
-/** fnmatch(3) without flags: '*' and '?' match any character ('/' too), [...] with '!' or '^' negation, '\' escapes. */
-function fnmatchRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*') re += '[^]*';
-    else if (c === '?') re += '[^]';
-    else if (c === '\\' && i + 1 < pattern.length) re += escapeRe(pattern[++i]);
-    else if (c === '[') {
-      let j = i + 1;
-      if (pattern[j] === '!' || pattern[j] === '^') j++;
-      if (pattern[j] === ']') j++; // a leading ']' is a member
-      while (j < pattern.length && pattern[j] !== ']') j++;
-      if (j >= pattern.length) {
-        re += '\\[';
-        continue;
-      }
-      let body = pattern.slice(i + 1, j);
-      const negate = body[0] === '!' || body[0] === '^';
-      if (negate) body = body.slice(1);
-      re += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
-      i = j;
-    } else re += escapeRe(c);
-  }
-  return new RegExp(`^${re}$`);
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

@@ -3,7 +3,7 @@ import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { missingKernelError } from '../config/kernelTree.js';
-import { RapidoError } from '../errors.js';
+import { RapidoError, type ErrorCode } from '../errors.js';
 import { chooseAccel, resolveQemuBinary, type AccelRequest, type VerdictStore } from './accel.js';
 import { GUEST_STATUS_PREFIX } from './guestContract.js';
 import { vmHostname } from './hostname.js';
@@ -315,7 +315,7 @@ function isFile(path: string): boolean {
   }
 }
 
-function requireFile(path: string, code: string, what: string, hint: string): void {
+function requireFile(path: string, code: ErrorCode, what: string, hint: string): void {
   if (!isFile(path)) throw new RapidoError(code, `${what} not found: ${path}`, { hint });
 }
 

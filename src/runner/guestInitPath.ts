@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../packageRoot.js';
 
 /**
  * Host path of the guest init script (src/runner/guest/rapido-init.sh) that
  * the overlay puts at GUEST_INIT_PATH. tsc does not copy .sh files into
- * dist/, so from dist/src/runner/ we walk up to the package root (the first
- * directory with a package.json) and use the source copy. A copy placed next
- * to the compiled module (guest/rapido-init.sh) wins if present.
+ * dist/, so we use the source copy under the package root (packageRoot.ts).
+ * A copy placed next to the compiled module (guest/rapido-init.sh) wins if
+ * present.
  */
 export const GUEST_INIT_SCRIPT: string = locate();
 
@@ -15,10 +16,8 @@ function locate(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const beside = join(here, 'guest', 'rapido-init.sh');
   if (existsSync(beside)) return beside;
-  for (let dir = here; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'src', 'runner', 'guest', 'rapido-init.sh');
-    if (dirname(dir) === dir) return beside; // no package root: report the obvious place
-  }
+  const root = packageRoot();
+  return root ? join(root, 'src', 'runner', 'guest', 'rapido-init.sh') : beside; // no package root: report the obvious place
 }
 
 /** Same as GUEST_INIT_SCRIPT, for callers that prefer a function. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { orderedPostSteps } from '../cut.js';
+import { orderedPostSteps } from '../postStepArgs.js';
 import os from 'node:os';
 import path from 'node:path';
 import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../derivations/deriveLayerKey.js';

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { orderedPostSteps } from '../cut.js';
+import { orderedPostSteps } from '../postStepArgs.js';
 import type { PostStep } from '../../derivations/builders/context.js';
 import { planLayers } from '../../derivations/layerPlan.js';
 import type { NativeDerivation, EntryRecord } from '../../derivations/nativeDerivation.js';

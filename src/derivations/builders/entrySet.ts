@@ -1,6 +1,7 @@
 import { readlinkSync, type Stats } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import { RapidoError } from '../../errors.js';
+import { pathGlobToRegExp } from '../../glob.js';
 import type { CpioEntry } from '../cpio/cpioEntry.js';
 import type { HostInputs } from '../hostInputs.js';
 
@@ -102,7 +103,7 @@ export class EntrySet {
   /** Drops every entry matching one of the `filter` globs, and everything under a match. */
   applyFilters(globs: string[]): void {
     if (globs.length === 0) return;
-    const res = globs.map(globToRegExp);
+    const res = globs.map((g) => pathGlobToRegExp(archivePath(g)));
     for (const p of [...this.map.keys()]) {
       if (res.some((re) => re.test(p))) this.map.delete(p);
     }
@@ -156,20 +157,4 @@ export class EntrySet {
       if (!this.map.has(cur)) this.map.set(cur, { path: cur, type: 'dir', mode: 0o755 });
     }
   }
-}
-
-/** `*` and `?` match within a path component, `**` across them; a match also covers what is below it. */
-export function globToRegExp(glob: string): RegExp {
-  const g = archivePath(glob);
-  let re = '';
-  for (let i = 0; i < g.length; i++) {
-    const c = g[i];
-    if (c === '*' && g[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}(?:/.*)?$`);
 }

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../../packageRoot.js';
 import { RapidoError } from '../../errors.js';
 import type { RapidoConfig } from '../../config/loadConfig.js';
 
@@ -8,12 +8,8 @@ export const RECIPE_SUFFIX = '.rapido';
 
 /** The recipes shipped with rapido: <package root>/recipes. */
 export function builtinRecipesDir(): string {
-  // This file is at <root>/dist/src/derivations/recipe/ when built.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'recipes');
-    dir = dirname(dir);
-  }
+  const root = packageRoot();
+  if (root) return join(root, 'recipes');
   throw new RapidoError('INSTALL_BROKEN', 'cannot find rapido\'s recipes directory', { hint: 'reinstall rapido' });
 }
 

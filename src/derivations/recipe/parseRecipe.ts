@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { RapidoError } from '../../errors.js';
 import type { RapidoConfig } from '../../config/loadConfig.js';
+import { splitRecipeWords } from '../../config/shellSplit.js';
 import { DIRECTIVES, type Directive, type DirectiveKind } from './directives.js';
 
 export interface Recipe {
@@ -70,7 +71,7 @@ function parseFile(path: string, conf: RapidoConfig, recipe: Recipe, stack: stri
       recipe.description ??= expand(rest, conf, recipe, where);
       continue;
     }
-    const words = splitWords(rest, where).map((w) => expand(w, conf, recipe, where));
+    const words = splitRecipeWords(rest, where).map((w) => expand(w, conf, recipe, where));
     const { min, max } = DIRECTIVES[kind];
     if (words.length < min || words.length > max) {
       const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
@@ -149,34 +150,6 @@ function expand(word: string, conf: RapidoConfig, recipe: Recipe, where: string)
     recipe.vars[name] = v;
     return v;
   });
-}
-
-/** Whitespace-separated words; "..." and '...' group words with spaces. */
-function splitWords(s: string, where: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '"' || c === "'") {
-      const end = s.indexOf(c, i + 1);
-      if (end < 0) throw new RapidoError('RECIPE_SYNTAX', `${where}: unterminated ${c}`, { hint: 'close the quote on the same line' });
-      cur += s.slice(i + 1, end);
-      inWord = true;
-      i = end;
-    } else if (c === '#' && !inWord) {
-      break;
-    } else if (/\s/.test(c)) {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(cur);
-  return out;
 }
 
 export function usage(kind: DirectiveKind): string {
