@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { loadConfig } from '../../config/loadConfig.js';
 import { RapidoError } from '../../errors.js';
 import { DEFAULT_GC_WAIT_MS } from '../../store/cutGuard.js';
-import { runGc, type GcItem, type GcReport } from '../../store/gc.js';
+import { runGc, type GcItem, type GcOptions, type GcReport } from '../../store/gc.js';
 import { ago, formatBytes, formatDuration, parseDuration, parseSize, plural } from '../../format.js';
 import { withStore } from './withStore.js';
 import { EXIT } from '../../exitCodes.js';
@@ -19,25 +19,6 @@ export interface GcArgs {
 
 const SHOWN_ITEMS = 100;
 
-/** Fault injection for the crash tests: SIGKILL ourselves after unlinking N objects. */
-function killHook(): ((key: string, done: number) => void) | undefined {
-  const n = Number(process.env.RAPIDO_TEST_GC_KILL_AFTER);
-  if (!Number.isInteger(n) || n <= 0) return undefined;
-  return (_key, done) => {
-    if (done >= n) process.kill(process.pid, 'SIGKILL');
-  };
-}
-
-/** Fault injection for the concurrency tests: hold still after choosing victims, before removing them. */
-function pauseHook(): (() => void) | undefined {
-  const ms = Number(process.env.RAPIDO_TEST_GC_PAUSE_MS);
-  if (!Number.isInteger(ms) || ms <= 0) return undefined;
-  return () => {
-    process.stderr.write('rapido-store: test hook: pausing before removal\n');
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-  };
-}
-
 /** Every argument check of gc, before anything is locked or opened: usage errors exit 2. */
 function gcOptions(a: GcArgs) {
   if (!Number.isInteger(a.keepLast) || a.keepLast < 0) {
@@ -52,14 +33,15 @@ function gcOptions(a: GcArgs) {
     maxSize: a.maxSize === undefined ? undefined : parseSize(a.maxSize),
     olderThanMs: a.olderThan === undefined ? undefined : parseDuration(a.olderThan, '--older-than'),
     dryRun: a.dryRun,
-    afterUnlink: killHook(),
-    beforeRemove: pauseHook(),
   };
 }
 
+/** Where the crash and race tests step in (test/commands/store/helpers/gcWithHooks.ts); the CLI passes none. */
+export type GcHooks = Pick<GcOptions, 'afterUnlink' | 'beforeRemove'>;
+
 /** `rapido-store gc`: removes layers no root holds. Returns the exit status. */
-export async function gcCommand(a: GcArgs): Promise<number> {
-  const opts = gcOptions(a);
+export async function gcCommand(a: GcArgs, hooks: GcHooks = {}): Promise<number> {
+  const opts = { ...gcOptions(a), ...hooks };
   const waitMs = a.wait === undefined ? DEFAULT_GC_WAIT_MS : parseDuration(a.wait, '--wait');
   // A dry run only reads (it works on a read-only store too) and takes no lock.
   const { dir, report } = await withStore(loadConfig(), { readOnly: a.dryRun, lock: a.dryRun ? undefined : 'gc', waitMs }, (store) => ({

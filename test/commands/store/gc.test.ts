@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { readNewc } from '../../../src/derivations/cpio/readNewc.js';
 import { initHasher, openStore } from '../../../src/store/index.js';
 import { RAPIDO, RAPIDO_STORE_BIN } from '../../helpers/cliHarness.js';
 import { addLayer } from '../../store/gcFixtures.js';
 import { altConf, builtCount, cut, makeProject, objectFile, stampKeys, store, storeJson, type Project } from './storeCli.js';
+
+const GC_WITH_HOOKS = fileURLToPath(new URL('./helpers/gcWithHooks.js', import.meta.url));
 
 function recipes(p: Project): void {
   for (const n of [1, 2, 3]) {
@@ -112,7 +115,7 @@ test('a gc killed midway leaves a store verify accepts, and the next gc finishes
   try {
     await storeWithGarbage(p, 40);
     // Deterministic: killed right after unlinking the 7th object, before any record is removed.
-    const killed = store(p, ['gc', '--grace', '0'], { RAPIDO_TEST_GC_KILL_AFTER: '7' });
+    const killed = spawnSync(process.execPath, [GC_WITH_HOOKS, 'kill-after', '7', JSON.stringify({ grace: '0' })], { cwd: p.dir, env: p.env, encoding: 'utf8' });
     assert.notEqual(killed.status, 0, 'the gc was killed');
     assert.equal(objectKeys(p).length, 33);
     const v = storeJson(p, ['verify']);
@@ -156,9 +159,11 @@ function guardedCut(p: Project, recipe: string, env: NodeJS.ProcessEnv): Promise
   });
 }
 
-function runStore(p: Project, args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (s: string) => void): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `rapido-store ARGS`, or with argv[0] a node script (the gc with hooks), in its own process. */
+function runStore(p: Project, args: string[], onStderr?: (s: string) => void): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RAPIDO_STORE_BIN, ...args], { cwd: p.dir, env: { ...p.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = args[0].endsWith('.js') ? args : [RAPIDO_STORE_BIN, ...args];
+    const child = spawn(process.execPath, argv, { cwd: p.dir, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -192,7 +197,8 @@ test('a gc and a cut at once: both succeed, the image is whole and its layers st
         [c, g] = await Promise.all([cutting, runStore(p, gcArgs)]);
       } else if (order === 'gc paused first') {
         let cutting: ReturnType<typeof guardedCut> | undefined;
-        g = await runStore(p, gcArgs, { RAPIDO_TEST_GC_PAUSE_MS: '1500' }, (err) => {
+        const pausedGc = [GC_WITH_HOOKS, 'pause', '1500', JSON.stringify({ grace: '0', keepLast: 0 })];
+        g = await runStore(p, pausedGc, (err) => {
           if (!cutting && err.includes('pausing before removal')) cutting = guardedCut(p, './r.rapido', { RAPIDO_CONF: conf2 });
         });
         c = await cutting!;
