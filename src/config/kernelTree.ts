@@ -4,9 +4,9 @@ import { RapidoError } from '../errors.js';
 import { configPath, isDir, type RapidoConfig } from './loadConfig.js';
 
 /** Where a built x86 kernel tree keeps what rapido uses. */
-export const TREE_RELEASE_FILE = 'include/config/kernel.release';
-export const TREE_BZIMAGE = 'arch/x86/boot/bzImage';
-export const TREE_VMLINUX = 'vmlinux';
+const TREE_RELEASE_FILE = 'include/config/kernel.release';
+const TREE_BZIMAGE = 'arch/x86/boot/bzImage';
+const TREE_VMLINUX = 'vmlinux';
 /** Rapido's example config installs a tree's modules here (KERNEL_INSTALL_MOD_PATH="${KERNEL_SRC}/mods"). */
 export const TREE_MODS_DIR = 'mods';
 

@@ -50,7 +50,7 @@ export function configPath(conf: RapidoConfig, value: string): string {
   return resolve(conf.baseDir, value);
 }
 
-export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
+function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
   const cache = env.XDG_CACHE_HOME || resolve(homedir(), '.cache');
   return resolve(cache, 'rapido', 'store');
 }

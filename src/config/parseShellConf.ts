@@ -41,7 +41,7 @@ export function parseShellConf(text: string, file: string, fallback: Lookup, sou
 }
 
 /** One shell word (quotes, expansion), optionally followed by a `# comment`. */
-export function parseShellWord(src: string, lookup: Lookup, where: string): string {
+function parseShellWord(src: string, lookup: Lookup, where: string): string {
   let out = '';
   let i = 0;
   while (i < src.length) {

@@ -59,7 +59,7 @@ export function resolveKernel(conf: RapidoConfig, bootDir = '/boot', modulesRoot
 }
 
 /** Version-aware order: 6.10 sorts after 6.9. */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const pa = a.split(/(\d+)/);
   const pb = b.split(/(\d+)/);
   for (let i = 0; i < Math.min(pa.length, pb.length); i++) {

@@ -5,7 +5,7 @@ import type { RapidoConfig } from '../config/loadConfig.js';
 import { RECIPE_SUFFIX } from '../derivations/recipe/findRecipe.js';
 import { recipeVarNames } from '../derivations/recipe/recipeVars.js';
 
-export interface UnknownKey {
+interface UnknownKey {
   key: string;
   line: number;
   suggestion?: string;
@@ -18,7 +18,7 @@ export interface UnknownKey {
  * known) costs a Set lookup per key; only an unknown one makes us read the
  * recipes.
  */
-export function unknownConfKeys(conf: RapidoConfig, recipeName: string): UnknownKey[] {
+function unknownConfKeys(conf: RapidoConfig, recipeName: string): UnknownKey[] {
   const src = conf.source;
   if (!src || allKnown(src.lines.keys(), src.refs)) return [];
   const candidates = [...src.lines].filter(([k]) => !KNOWN_CONF_KEYS.has(k) && !src.refs.has(k));

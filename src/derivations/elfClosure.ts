@@ -369,7 +369,7 @@ function defaultDirs(i: ElfInfo): string[] {
 let confDirsCache: string[] | undefined;
 
 /** Directories from /etc/ld.so.conf and its includes, read once per process. */
-export function ldSoConfDirs(): string[] {
+function ldSoConfDirs(): string[] {
   if (!confDirsCache) {
     const dirs: string[] = [];
     parseLdSoConf('/etc/ld.so.conf', dirs, new Set());

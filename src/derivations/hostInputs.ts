@@ -18,7 +18,7 @@ export function statSig(st: Stats): StatSig {
  * the image mirrors (/tmp, /usr/bin) changes mtime all day, which must not
  * invalidate a layer. Symlinks keep a full signature: their target matters.
  */
-export function kindSig(st: Stats | null): StatSig | null {
+function kindSig(st: Stats | null): StatSig | null {
   if (!st) return null;
   if (st.isSymbolicLink()) return statSig(st);
   return st.isDirectory() ? 'kind:dir' : 'kind:other';

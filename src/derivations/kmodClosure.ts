@@ -119,7 +119,7 @@ function matchAlias(table: AliasTable, alias: string): string[] {
 }
 
 /** Kernel module names treat '-' and '_' alike; kmod compares them with '-' turned into '_'. */
-export function normalizeName(name: string): string {
+function normalizeName(name: string): string {
   return name.replace(/-/g, '_');
 }
 

@@ -8,7 +8,7 @@ import type { Recipe } from './recipe/parseRecipe.js';
  * re-cut rewrites only the image's tail; the kernel's modules change with
  * each kernel build and come just before it.
  */
-export type LayerKind = 'dracut' | 'system' | 'tree' | 'kmod-index' | 'kmods' | 'overlay';
+type LayerKind = 'dracut' | 'system' | 'tree' | 'kmod-index' | 'kmods' | 'overlay';
 
 export interface LayerPlan {
   /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kmod-index', 'kmods', 'overlay'. */

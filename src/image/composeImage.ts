@@ -238,7 +238,7 @@ function isDirFollowing(p: string): boolean {
  * `.NAME.rapido.json.<pid>.tmp`. Those whose pid is no longer alive are
  * removed; a live cut's are left alone, as in the store's tmp/.
  */
-export function removeAbandonedTemps(out: string): string[] {
+function removeAbandonedTemps(out: string): string[] {
   const dir = dirname(out);
   const base = basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const re = new RegExp(`^\\.${base}(?:\\.rapido\\.json)?\\.(\\d+)\\.(?:tmp|old)$`);
@@ -286,7 +286,7 @@ function commonPrefix(a: string[], b: string[]): number {
 /** A VM started from this file may still be loading it: look for it among the VMs' open files. */
 function openByVm(path: string, pidDir?: string): boolean {
   if (!pidDir) return false;
-  let pids: string[] = [];
+  let pids: string[];
   try {
     pids = readdirSync(pidDir).filter((f) => f.endsWith('.pid'));
   } catch {
@@ -295,7 +295,7 @@ function openByVm(path: string, pidDir?: string): boolean {
   for (const f of pids) {
     const pid = readFileSync(join(pidDir, f), 'utf8').trim();
     if (!/^\d+$/.test(pid)) continue;
-    let fds: string[] = [];
+    let fds: string[];
     try {
       fds = readdirSync(`/proc/${pid}/fd`);
     } catch {

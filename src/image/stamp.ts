@@ -58,7 +58,7 @@ export interface Stamp {
   kernel: { release: string; image: string };
 }
 
-export function stampPathFor(out: string): string {
+function stampPathFor(out: string): string {
   return join(dirname(out), `.${basename(out)}.rapido.json`);
 }
 

@@ -19,7 +19,7 @@ export interface AccelDecision {
   why: string;
 }
 
-export interface KvmVerdict {
+interface KvmVerdict {
   accel: Accel;
   detail: string;
   probeMs: number;
@@ -39,13 +39,13 @@ export interface ChooseAccelOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_QEMU = 'qemu-system-x86_64';
+const DEFAULT_QEMU = 'qemu-system-x86_64';
 /**
  * A working KVM prints the kernel banner within ~0.5 s of QEMU starting; TCG
  * needs ~4 s here (decompressing the kernel dominates). A broken nested KVM
  * prints the real-mode setup messages and then hangs, so we wait for the banner.
  */
-export const KVM_PROBE_TIMEOUT_MS = 4000;
+const KVM_PROBE_TIMEOUT_MS = 4000;
 const BANNER = 'Linux version';
 
 export async function chooseAccel(opts: ChooseAccelOptions): Promise<AccelDecision> {

@@ -50,7 +50,7 @@ export interface BootVmOptions {
   killGraceSec?: number;
 }
 
-export type BootReason = 'guest' | 'timeout' | 'no-status' | 'qemu-failed';
+type BootReason = 'guest' | 'timeout' | 'no-status' | 'qemu-failed';
 
 export interface BootResult {
   /** The guest's status, or 124 (timeout) / 125 (no status reported). */
@@ -61,8 +61,8 @@ export interface BootResult {
   message?: string;
 }
 
-export const STATUS_TIMEOUT = EXIT.TIMEOUT;
-export const STATUS_NO_RESULT = EXIT.NO_RESULT;
+const STATUS_TIMEOUT = EXIT.TIMEOUT;
+const STATUS_NO_RESULT = EXIT.NO_RESULT;
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
@@ -281,7 +281,7 @@ function runQemu(
 }
 
 /** The guest's `rapido-status N`, or undefined if it never wrote one. */
-export function readStatus(statusFile: string): number | undefined {
+function readStatus(statusFile: string): number | undefined {
   let text: string;
   try {
     text = readFileSync(statusFile, 'latin1');
@@ -299,7 +299,7 @@ export function readStatus(statusFile: string): number | undefined {
 }
 
 /** The one-liner that attaches gdb to the VM's stub, with symbols when there is a vmlinux. */
-export function gdbAttachLine(port: number, vmlinux?: string): string {
+function gdbAttachLine(port: number, vmlinux?: string): string {
   const target = `-ex 'target remote localhost:${port}'`;
   return vmlinux
     ? `gdb stub on tcp::${port} (kernel booted with nokaslr); attach: gdb ${vmlinux} ${target}`

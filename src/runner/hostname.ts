@@ -7,7 +7,7 @@ export interface VmSettings {
   hostname: string;
 }
 
-export function defaultHostname(vmNum: number): string {
+function defaultHostname(vmNum: number): string {
   return `rapido${vmNum}`;
 }
 

@@ -34,12 +34,12 @@ export interface GcItem {
   lastUsedAt?: number;
 }
 
-export interface Tally {
+interface Tally {
   layers: number;
   bytes: number;
 }
 
-export interface RootTally extends Tally {
+interface RootTally extends Tally {
   /** Image paths, recipe names, pin names. */
   roots: string[];
 }

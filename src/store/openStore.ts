@@ -10,7 +10,7 @@ import { ingestJournal, objectsNotInJournal, readJournal } from './journal.js';
 import type { StoreDbs, Store } from './types.js';
 export type { StoreDbs, Store } from './types.js';
 
-export { storePaths, assertWritable } from './storeDir.js';
+export { storePaths } from './storeDir.js';
 export type { StorePaths } from './storeDir.js';
 
 /** Bump when anything described in store-layout.md changes incompatibly. */

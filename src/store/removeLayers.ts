@@ -6,7 +6,7 @@ import type { Store } from './types.js';
 import { storeTransaction } from './storeTransaction.js';
 
 /** `meta` key holding the removal in progress (see store-layout.md, "Removing layers"). */
-export const PENDING_REMOVAL_KEY = 'gcPending';
+const PENDING_REMOVAL_KEY = 'gcPending';
 
 export interface PendingRemoval {
   pid: number;

@@ -14,7 +14,7 @@ import { storeTransaction } from './storeTransaction.js';
  * - orphan: an object file without a record;
  * - stray: something under objects/ that is not an object (bad name, wrong shard, not a regular file).
  */
-export type VerifyProblemKind = 'corrupt' | 'missing' | 'orphan' | 'stray';
+type VerifyProblemKind = 'corrupt' | 'missing' | 'orphan' | 'stray';
 
 export interface VerifyEntry {
   kind: VerifyProblemKind;

@@ -97,7 +97,7 @@ test('verify with a journal it cannot ingest on a full disk: a note, and every o
     for (const line of v.stderr.trimEnd().split('\n')) assert.match(line, /^(Write error: No space left on device .*|rapido-store: note: .*)$/);
     assert.match(v.stdout, /^verify: checked 4 objects/m, 'the journal\'s layer is checked too');
     assert.match(v.stdout, /^note: 1 layer record checked from the journal, not yet in the index$/m);
-    assert.match(v.stdout, /^CORRUPT +[0-9a-f]{16}  overlay \(native-overlay\)  recipe \.\/r\.rapido: digest/m);
+    assert.match(v.stdout, /^CORRUPT +[0-9a-f]{16} {2}overlay \(native-overlay\) {2}recipe \.\/r\.rapido: digest/m);
     assert.doesNotMatch(v.stdout, /ORPHAN/, 'the journal\'s object is no orphan');
     assert.equal(readdirSync(journal).length, 1, 'the journal stays for later');
 

@@ -11,7 +11,7 @@ test('--grace -5m, --grace=-5m and friends: a usage error naming the option, exi
   const p = makeProject();
   try {
     const cases: [string[], RegExp][] = [
-      [['gc', '--grace', '-5m'], /^rapido-store: error: --grace: a duration cannot be negative: "-5m"\n  hint: write e\.g\. 10m, 12h, 7d or 0 for none\n$/],
+      [['gc', '--grace', '-5m'], /^rapido-store: error: --grace: a duration cannot be negative: "-5m"\n {2}hint: write e\.g\. 10m, 12h, 7d or 0 for none\n$/],
       [['gc', '--grace=-5m'], /^rapido-store: error: --grace: a duration cannot be negative: "-5m"\n/],
       [['gc', '--dry-run', '--grace', '-5m'], /^rapido-store: error: --grace: a duration cannot be negative: "-5m"\n/],
       [['verify', '--grace', '-5m'], /^rapido-store: error: --grace: a duration cannot be negative: "-5m"\n/],
@@ -20,7 +20,7 @@ test('--grace -5m, --grace=-5m and friends: a usage error naming the option, exi
       [['gc', '--dry-run', '--wait', '-1s'], /^rapido-store: error: --wait: a duration cannot be negative: "-1s"\n/],
       [['gc', '--max-size', '-5G'], /^rapido-store: error: --max-size: a size cannot be negative: "-5G"\n/],
       [['gc', '--grace', 'soon'], /^rapido-store: error: --grace: cannot read "soon" as a duration\n/],
-      [['gc', '--grace'], /^rapido-store: error: Not enough arguments following: grace\n  hint: rapido-store --help lists commands/],
+      [['gc', '--grace'], /^rapido-store: error: Not enough arguments following: grace\n {2}hint: rapido-store --help lists commands/],
     ];
     for (const [args, re] of cases) {
       const r = store(p, args);

@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 import { initHasher, openStore, type Store } from '../../src/store/index.js';
 
 /** Absolute path of the built store API, for child scripts. */
-export const storeIndexPath = fileURLToPath(new URL('../../src/store/index.js', import.meta.url));
+const storeIndexPath = fileURLToPath(new URL('../../src/store/index.js', import.meta.url));
 
 export function tempDir(t: TestContext): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapido-store-test-'));

@@ -8,7 +8,7 @@ import type { HostInputs } from '../hostInputs.js';
 const MAX_SYMLINK_DEPTH = 40;
 
 /** Archive path ('usr/bin/bash') of an absolute image path ('/usr/bin/bash'). */
-export function archivePath(imagePath: string): string {
+function archivePath(imagePath: string): string {
   return posix.normalize(imagePath).replace(/^\/+/, '').replace(/\/+$/, '');
 }
 

@@ -239,7 +239,7 @@ function writeHeader(sink: Sink, name: string, h: Header): void {
   p = hex8(buf, p, h.rdevMajor, name);
   p = hex8(buf, p, h.rdevMinor, name);
   p = hex8(buf, p, nameLen, name);
-  p = hex8(buf, p, 0, name); // check: only the crc format uses it
+  hex8(buf, p, 0, name); // check: only the crc format uses it
   // NUL terminator, then zeros up to the 4-byte boundary.
   p = start + HEADER_LEN + nameLen - 1;
   const end = start + ((HEADER_LEN + nameLen + 3) & ~3);

@@ -7,7 +7,7 @@ import type { RapidoConfig } from '../../config/loadConfig.js';
 export const RECIPE_SUFFIX = '.rapido';
 
 /** The recipes shipped with rapido: <package root>/recipes. */
-export function builtinRecipesDir(): string {
+function builtinRecipesDir(): string {
   const root = packageRoot();
   if (root) return join(root, 'recipes');
   throw new RapidoError('INSTALL_BROKEN', 'cannot find rapido\'s recipes directory', { hint: 'reinstall rapido' });
@@ -76,7 +76,7 @@ function isFile(p: string): boolean {
 export function listRecipeFiles(conf: RapidoConfig): { name: string; path: string }[] {
   const seen = new Map<string, string>();
   for (const d of recipeDirs(conf)) {
-    let files: string[] = [];
+    let files: string[];
     try {
       files = readdirSync(d);
     } catch {

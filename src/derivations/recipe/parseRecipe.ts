@@ -152,7 +152,7 @@ function expand(word: string, conf: RapidoConfig, recipe: Recipe, where: string)
   });
 }
 
-export function usage(kind: DirectiveKind): string {
+function usage(kind: DirectiveKind): string {
   const u: Record<DirectiveKind, string> = {
     bin: 'bin ELF... (a name on PATH or a path; a directory means every ELF under it)',
     'try-bin': 'try-bin ELF... (like bin, skipped when absent)',

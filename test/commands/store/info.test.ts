@@ -18,7 +18,7 @@ test('info shows a layer\'s derivation, size, times and the roots that hold it; 
     assert.match(byRecipe.stdout, new RegExp(`held by +image ${p.out}; last cut of \\./r\\.rapido \\(\\d+s ago\\)`));
     assert.match(byRecipe.stdout, /^ {2}kernel +\S+$/m, 'the kmods layer names its kernel release');
     assert.match(byRecipe.stdout, new RegExp(`^ {4}[0-9a-f]{16}  ${p.dir}/data/a\\.txt  -> /data/a\\.txt$`, 'm'));
-    assert.match(byRecipe.stdout, /^ {4}[0-9a-f]{16}  \/usr\/bin\/cat$/m);
+    assert.match(byRecipe.stdout, /^ {4}[0-9a-f]{16} {2}\/usr\/bin\/cat$/m);
 
     // A unique key prefix; --json carries the whole record, every input with its digest.
     const one = storeJson(p, ['info', keys.system!.slice(0, 6)]);
@@ -49,7 +49,7 @@ test('info shows a layer\'s derivation, size, times and the roots that hold it; 
     assert.match(unknown.stderr, /"no-such-thing" is neither a layer key/);
     assert.match(unknown.stderr, /hint: rapido-store ls lists layer keys/);
     const noCut = store(p, ['pin', 'x', 'never-cut']);
-    assert.match(noCut.stderr, /recipe "never-cut" has no cut in this store\n  hint: .*\.\/r\.rapido/);
+    assert.match(noCut.stderr, /recipe "never-cut" has no cut in this store\n {2}hint: .*\.\/r\.rapido/);
   } finally {
     p.cleanup();
   }
