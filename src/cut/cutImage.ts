@@ -49,13 +49,13 @@ export async function cutImage(
   // DRACUT_OUT must take files before minutes go into building layers; a killed cut's temp images go.
   prepareImageDir(req.out);
   await initHasher();
-  const store = new CutStore(req.store, prev);
+  const store = new CutStore(req.store, prev, { say: progress.say });
   try {
     // Without a stamp most files are new to this cut: the stat cache may know them from other cuts.
     if (!prev) await store.open();
     // A gc must not delete what this cut is about to use: the two exclude each other (store/cutGuard.ts).
     return await withCutGuard(store.dir, () => cutWithStore(req, prev, unchanged, store, progress), {
-      onWait: (gc) => process.stderr.write(`rapido: waiting for rapido-store gc${gc ? ` (pid ${gc.pid})` : ''} to finish\n`),
+      onWait: (gc) => progress.say(`waiting for rapido-store gc${gc ? ` (pid ${gc.pid})` : ''} to finish`),
     });
   } finally {
     await store.close();
@@ -67,7 +67,7 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
   const notices: string[] = [];
   const ctx: CutContext = { ...cutContext(req), notice: (m) => notices.push(m) };
   const flushNotices = () => {
-    for (const m of notices.splice(0)) if (process.stderr.isTTY) process.stderr.write(`rapido: ${req.recipe.name}: ${m}\n`);
+    for (const m of notices.splice(0)) progress.notice(`${req.recipe.name}: ${m}`);
   };
   const outcomes: LayerOutcome[] = [];
   const cutStartMs = Date.now();
@@ -109,7 +109,7 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
       // A corrupt object is never booted: drop it, rebuild its layer, compose again.
       const i = e instanceof CorruptObjectError ? results.findIndex((r) => r.key === e.key) : -1;
       if (i < 0 || attempt >= plans.length) throw e;
-      process.stderr.write(`rapido: layer ${plans[i].name}: ${(e as Error).message}; rebuilding it\n`);
+      progress.say(`layer ${plans[i].name}: ${(e as Error).message}; rebuilding it`);
       store.discard(results[i].key);
       results[i] = await cutLayer(i, false);
       outcomes[i] = { ...outcomes[i], key: results[i].key, size: results[i].size, source: results[i].source };

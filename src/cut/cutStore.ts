@@ -29,7 +29,8 @@ export class CutStore {
   private readonly expected = new Map<string, { size: number; digest: string }>();
 
   /** `reading`: why/audit only read; a store they cannot write is opened read-only. */
-  constructor(path: string, prev: Stamp | undefined, private readonly access: { reading?: boolean } = {}) {
+  /** `say`: where a cut reports a corrupt object (its Progress); default stderr. */
+  constructor(path: string, prev: Stamp | undefined, private readonly access: { reading?: boolean; say?: (line: string) => void } = {}) {
     this.dir = openStoreDir(path, access);
     cleanTmp(this.dir);
     for (const l of prev?.layers ?? []) {
@@ -86,7 +87,9 @@ export class CutStore {
 
   /** Never boot a damaged object: say so, drop it, and let the caller rebuild the layer. */
   private corrupt(key: string, what: string): undefined {
-    process.stderr.write(`rapido: store object ${key} is corrupt (${what}); rebuilding it\n`);
+    const line = `store object ${key} is corrupt (${what}); rebuilding it`;
+    if (this.access.say) this.access.say(line);
+    else process.stderr.write(`rapido: ${line}\n`);
     this.discard(key);
     return undefined;
   }

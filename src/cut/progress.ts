@@ -15,14 +15,22 @@ export interface LayerOutcome {
 export interface Progress {
   start(layer: string, builder: string): void;
   done(outcome: LayerOutcome): void;
+  /** A line for the user (`rapido: ` is prepended), on any output. */
+  say(line: string): void;
+  /** A line only a person at a terminal wants (e.g. a skipped try-bin); nothing in scripts and logs. */
+  notice(line: string): void;
 }
 
 const SOURCE_LABEL: Record<LayerOutcome['source'], string> = { stamp: 'unchanged', store: 'from store', built: 'built' };
 
 export function makeProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) return { start() {}, done() {} };
+  if (!stream.isTTY) return { start() {}, done() {}, say: (line) => void stream.write(`rapido: ${line}\n`), notice() {} };
   let timer: NodeJS.Timeout | undefined;
+  // On a terminal a message first clears the progress line being drawn, which then goes on below it.
+  const say = (line: string) => void stream.write(`\r\x1b[Krapido: ${line}\n`);
   return {
+    say,
+    notice: say,
     start(layer, builder) {
       const t0 = Date.now();
       const draw = () => stream.write(`\r\x1b[K  ${layer.padEnd(16)} ${builder.padEnd(15)} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
