@@ -14,7 +14,7 @@ function builtinRecipesDir(): string {
 }
 
 /** Recipe dirs searched in order: RAPIDO_RECIPES (colon-separated), ./recipes, the shipped ones. */
-export function recipeDirs(conf: RapidoConfig): string[] {
+function recipeDirs(conf: RapidoConfig): string[] {
   const dirs: string[] = [];
   const extra = conf.get('RAPIDO_RECIPES');
   if (extra) for (const d of extra.split(':')) if (d) dirs.push(resolve(conf.baseDir, d));
@@ -73,16 +73,23 @@ function isFile(p: string): boolean {
   }
 }
 
+/** Each recipe directory that can be read, in search order, with its file names sorted. */
+export function recipeDirFiles(conf: RapidoConfig): { dir: string; files: string[] }[] {
+  const out: { dir: string; files: string[] }[] = [];
+  for (const dir of recipeDirs(conf)) {
+    try {
+      out.push({ dir, files: readdirSync(dir).sort() });
+    } catch {
+      /* a configured directory that does not exist (yet) holds no recipes */
+    }
+  }
+  return out;
+}
+
 export function listRecipeFiles(conf: RapidoConfig): { name: string; path: string }[] {
   const seen = new Map<string, string>();
-  for (const d of recipeDirs(conf)) {
-    let files: string[];
-    try {
-      files = readdirSync(d);
-    } catch {
-      continue;
-    }
-    for (const f of files.sort()) {
+  for (const { dir: d, files } of recipeDirFiles(conf)) {
+    for (const f of files) {
       if (!f.endsWith(RECIPE_SUFFIX)) continue;
       const name = f.slice(0, -RECIPE_SUFFIX.length);
       if (!seen.has(name)) seen.set(name, join(d, f));

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { RapidoConfig } from '../../config/loadConfig.js';
-import { RECIPE_SUFFIX, recipeDirs } from './findRecipe.js';
+import { RECIPE_SUFFIX, recipeDirFiles } from './findRecipe.js';
 
 const INCLUDE_SUFFIX = '.inc';
 const REF_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
@@ -34,13 +34,7 @@ export function recipeVarNames(conf: RapidoConfig, extra: string[] = []): Set<st
       else if (word === 'include') for (const a of args) if (!a.includes('$')) scan(isAbsolute(a) ? a : resolve(dirname(file), a));
     }
   };
-  for (const d of recipeDirs(conf)) {
-    let files: string[];
-    try {
-      files = readdirSync(d);
-    } catch {
-      continue;
-    }
+  for (const { dir: d, files } of recipeDirFiles(conf)) {
     for (const f of files) if (f.endsWith(RECIPE_SUFFIX) || f.endsWith(INCLUDE_SUFFIX)) scan(join(d, f));
   }
   for (const f of extra) scan(f);
