@@ -28,6 +28,7 @@ npm run --silent build
 if [ "$(id -u)" = 0 ]; then bindir=/usr/local/bin; else bindir=$HOME/.local/bin; fi
 mkdir -p "$bindir"
 for b in rapido rapido-store; do ln -sfn "$PWD/bin/$b.js" "$bindir/$b"; done
+ln -sfn "$PWD/bin/rapido-ceph-cluster" "$bindir/rapido-ceph-cluster"
 case ":$PATH:" in
 *":$bindir:"*) ;;
 *) echo "setup: add $bindir to your PATH to run rapido and rapido-store by name" ;;

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages of the servers the end-to-end tests start and
+# stop themselves (a Ceph cluster, ...). Not needed to use rapido.
+set -euo pipefail
+debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd iproute2)
+missing=()
+for p in "${debs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+	echo "setup-test-services: installing ${missing[*]}"
+	apt=(apt-get -o DPkg::Lock::Timeout=600 -qq)
+	$sudo "${apt[@]}" update
+	DEBIAN_FRONTEND=noninteractive $sudo "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
+fi
