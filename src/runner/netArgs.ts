@@ -116,7 +116,10 @@ export function planNet(req: NetRequest, vmNum: number): NetSetup {
 function autoMode(req: NetRequest, conf: VmNic[], vmNum: number, notes: string[]): NetMode {
   if (req.hostfwd.length) return 'user';
   if (conf.length === 0) return 'user';
-  const missing = conf.filter((n) => req.link(n.tap)?.kind !== 'tap');
+  const links = conf.map((n) => req.link(n.tap));
+  // A name held by something else is a mistake to report (checkTaps), not a reason to fall back.
+  if (links.some((l) => l && l.kind !== 'tap')) return 'tap';
+  const missing = links.filter((l) => !l);
   if (missing.length === 0) return 'tap';
   if (missing.length === conf.length) {
     notes.push(`vm${vmNum} in ${req.netConfDir} names ${conf.map((n) => n.tap).join(', ')}, but ${conf.length > 1 ? 'none exists' : 'it does not exist'}: ` +
