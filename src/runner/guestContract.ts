@@ -27,12 +27,11 @@ export const KPARAM_EXIT = 'rapido.exit';            // rapido.exit=1: power off
  * The runner says on the kernel command line what the VM got:
  *   rapido.net=tap|user|none
  *   rapido.nic=<tap>,<mac>     one per NIC, in QEMU's order; <tap> is USER_NIC in user mode
- *   rapido.share=<mount tag>   VIRTFS_SHARE_PATH is exported over 9p: mount it at GUEST_SHARE_DIR
+ *   rapido.share=<mount tag>   VIRTFS_SHARE_PATH is exported over 9p: mount it at /host
  *   rapido.net_apply=networkd  apply the .network files with systemd-networkd (when the image has it) instead of ip
  */
 export const GUEST_NET_PATH = '/rapido-net';
 export const GUEST_NET_CONF_DIR = '/rapido-rsc/net';
-export const GUEST_SHARE_DIR = '/host';
 export const KPARAM_NET = 'rapido.net';
 export const KPARAM_NIC = 'rapido.nic';
 export const KPARAM_SHARE = 'rapido.share';

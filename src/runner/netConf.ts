@@ -9,7 +9,7 @@ import { RapidoError } from '../errors.js';
  * NIC, which VM N gets on host tap device `<tap>`.
  */
 
-export const NETWORK_SUFFIX = '.network';
+const NETWORK_SUFFIX = '.network';
 
 /** A NIC of VM N: the host tap it is attached to and its MAC (see tapMac). */
 export interface VmNic {
