@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootBench } from './bootBench.js';
+import { netNoopBench, netUpBench } from './netBench.js';
 import { storeBench } from './storeBench.js';
 import { median, type Row } from './stats.js';
 
@@ -152,6 +153,8 @@ async function main(): Promise<void> {
       ['fstests-btrfs', () => benchRecipe('fstests-btrfs', root, kver, modRoot, nodeFloor)],
       ['store', () => (process.env.BENCH_STORE === '0' ? [] : storeBench())],
       ['boot', () => (process.env.BENCH_BOOT === '0' ? [] : bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
+      ['network no-op', () => netNoopBench(REPO, root, RUNS * 2)],
+      ['network up', () => (process.env.BENCH_BOOT === '0' ? [] : netUpBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
     ];
     let failed = false;
     for (const [name, run] of sections) {

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# iproute2: setup-network and the tap check at boot; dnsmasq-base: the DHCP test's server.
 debs=(qemu-system-x86 dracut-core linux-image-amd64 busybox-static cpio kmod
-      btrfs-progs xfsprogs util-linux procps
+      btrfs-progs xfsprogs util-linux procps iproute2 dnsmasq-base
       keyutils fio nvme-cli)
 missing=()
 for p in "${debs[@]}"; do

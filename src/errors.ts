@@ -68,6 +68,16 @@ export type ErrorCode =
   | 'KVM_UNAVAILABLE'
   | 'LOCK_TIMEOUT'
   | 'NET_CONF'
+  | 'NET_CONF_MISSING'
+  | 'NET_HOSTFWD'
+  | 'NET_IP_FAILED'
+  | 'NET_NAME_TAKEN'
+  | 'NET_NOT_IN_IMAGE'
+  | 'NET_NOT_ROOT'
+  | 'NET_NO_IPROUTE2'
+  | 'NET_NO_TAP'
+  | 'NET_TAP_MISSING'
+  | 'NET_TAP_OWNER'
   | 'NO_IMAGE'
   | 'NO_KERNEL'
   | 'NO_VM_SLOT'
@@ -92,7 +102,8 @@ export type ErrorCode =
   | 'STORE_UNWRITABLE'
   | 'STORE_VERSION'
   | 'TREE_MISSING'
-  | 'USAGE';
+  | 'USAGE'
+  | 'VIRTFS_PATH';
 
 /**
  * The one error type rapido raises on purpose. `code` is stable (scripts may

@@ -4,6 +4,8 @@ import { bareGdbFlag } from '../commands/bootOptions.js';
 import { cutModule } from '../commands/cut.js';
 import { bootModule } from '../commands/boot.js';
 import { listModule } from '../commands/list.js';
+import { setupNetworkModule } from '../commands/setupNetwork.js';
+import { teardownNetworkModule } from '../commands/teardownNetwork.js';
 import { EXIT } from '../exitCodes.js';
 
 export async function runYargs(argv: string[]): Promise<void> {
@@ -14,6 +16,8 @@ export async function runYargs(argv: string[]): Promise<void> {
     .command(cutModule)
     .command(bootModule)
     .command(listModule)
+    .command(setupNetworkModule)
+    .command(teardownNetworkModule)
     .command('help', 'show this help', {}, () => {
       y.showHelp('log');
     })
@@ -21,7 +25,7 @@ export async function runYargs(argv: string[]): Promise<void> {
     .strict()
     .epilogue(
       'Configuration comes from ./rapido.conf (or $RAPIDO_CONF): KERNEL_SRC, KERNEL_RELEASE, KERNEL_INSTALL_MOD_PATH,\n' +
-        'DRACUT_EXTRA_ARGS, DRACUT_OUT, RAPIDO_STORE, QEMU_EXTRA_ARGS, ... Layers are cached in the store; see rapido-store --help.',
+        'DRACUT_EXTRA_ARGS, DRACUT_OUT, RAPIDO_STORE, QEMU_EXTRA_ARGS, VM_NET_CONF, BR_DEV, ... Layers are cached in the store; see rapido-store --help.',
     )
     .fail((msg, err) => {
       // Thrown, not printed: yargs would otherwise go on to run the handler. yargs' own parse

@@ -1,13 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { RapidoError } from '../errors.js';
-import { configPath, loadConfig, outPath, storeDir, vmPidDir, type RapidoConfig } from '../config/loadConfig.js';
+import { configPath, loadConfig, netConfPath, outPath, storeDir, vmPidDir, type RapidoConfig } from '../config/loadConfig.js';
 import { treeVmlinuxFor } from '../config/kernelTree.js';
 import { resolveKernel } from '../config/resolveKernel.js';
 import { readStamp, type Stamp } from '../image/stamp.js';
 import { imageVmResources } from '../image/vmResources.js';
 import type { Store } from '../store/index.js';
 import { bootOptionsFrom, withBootOptions, type BootOptions } from './bootOptions.js';
+import type { NetRequest } from '../runner/netArgs.js';
 
 export const bootModule: CommandModule = {
   command: 'boot [options]',
@@ -42,7 +43,8 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
       interactive: Boolean(process.stdin.isTTY) && !o.exit,
       quiet: Boolean(o.quiet),
       pidDir: vmPidDir(conf, out),
-      netConfDir: configPath(conf, conf.get('VM_NET_CONF') || 'net-conf'),
+      netConfDir: netConfPath(conf),
+      net: await netRequest(conf, Boolean(vm.net), o),
       extraKernelParams: conf.get('QEMU_EXTRA_KERNEL_PARAMS'),
       extraQemuArgs: conf.get('QEMU_EXTRA_ARGS'),
       kernelParams: o.kernelParams,
@@ -57,6 +59,24 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
   } finally {
     await s?.close();
   }
+}
+
+/** The network and host share a boot asks for; undefined (`-net none`, no share) when nothing does. */
+async function netRequest(conf: RapidoConfig, wanted: boolean, o: BootOptions): Promise<Omit<NetRequest, 'netConfDir'> | undefined> {
+  const confMode = conf.get('VM_NET_MODE');
+  const share = conf.get('VIRTFS_SHARE_PATH');
+  if (!wanted && !share && !o.net && !o.hostfwd?.length) return undefined;
+  const { parseNetMode } = await import('../runner/netArgs.js');
+  const { findIp, linkInfo } = await import('../network/hostLinks.js');
+  let ip: string | undefined;
+  return {
+    wanted,
+    mode: o.net ?? (confMode ? parseNetMode(confMode, 'VM_NET_MODE in rapido.conf') : undefined),
+    modeSource: o.net ? '--net' : confMode ? 'VM_NET_MODE in rapido.conf' : undefined,
+    hostfwd: o.hostfwd ?? [],
+    sharePath: share ? configPath(conf, share) : undefined,
+    link: (name) => linkInfo((ip ??= findIp()), name),
+  };
 }
 
 /** `rapido boot`: the last cut image again. */

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { RapidoError } from '../errors.js';
 import { EXIT } from '../exitCodes.js';
+import { NET_MODES, parseHostFwd, type HostFwd, type NetMode } from '../runner/netArgs.js';
 
 /** Options of every command that boots a VM (cut without -B, boot). */
 export interface BootOptions {
@@ -15,6 +16,10 @@ export interface BootOptions {
   kernelParams?: string[];
   /** --gdb[=PORT]: QEMU's gdb stub on this TCP port, the kernel booted with nokaslr. */
   gdbPort?: number;
+  /** --net: tap, user or none, over rapido.conf's VM_NET_MODE. */
+  net?: NetMode;
+  /** --hostfwd HOSTPORT:GUESTPORT, in order (user-mode networking). */
+  hostfwd?: HostFwd[];
 }
 
 /** QEMU's and Rapido's usual gdb port. */
@@ -31,12 +36,15 @@ export function withBootOptions<T>(y: Argv<T>) {
     .option('exit', { type: 'boolean', describe: 'power off after the last step even on a TTY (the exit status is the guest\'s)', group: 'Boot:' })
     // Repeatable by giving it again; not `array`, which would swallow the recipe name after it.
     .option('kernel-param', { type: 'string', requiresArg: true, describe: 'add ARG to the kernel command line for this boot (repeatable)', group: 'Boot:' })
+    .option('net', { choices: NET_MODES, describe: 'the VM\'s network when the recipe has one: tap (net-conf\'s taps), user (no root needed) or none; default VM_NET_MODE, else tap if its taps exist, else user', group: 'Boot:' })
+    .option('hostfwd', { type: 'string', requiresArg: true, describe: 'forward 127.0.0.1:HOSTPORT to the guest\'s GUESTPORT (HOSTPORT:GUESTPORT, repeatable; user-mode networking)', group: 'Boot:' })
     .option('gdb', { type: 'string', describe: `QEMU gdb stub on tcp::PORT (--gdb=PORT; default ${DEFAULT_GDB_PORT}), kernel booted with nokaslr`, group: 'Boot:' })
     // At parse time, before anything is cut or booted. A check, not a coerce:
     // yargs re-wraps a coerce's error and would lose its exit status and hint.
     .check((argv) => {
       parseTimeout(argv.timeout);
       parseGdbPort(argv.gdb);
+      hostFwds(argv.hostfwd);
       return true;
     });
 }
@@ -52,7 +60,13 @@ export function bootOptionsFrom(a: Record<string, unknown>): BootOptions {
     exit: a.exit as boolean | undefined,
     kernelParams: a.kernelParam === undefined ? undefined : ([] as unknown[]).concat(a.kernelParam).map(String),
     gdbPort: parseGdbPort(a.gdb),
+    net: a.net as NetMode | undefined,
+    hostfwd: hostFwds(a.hostfwd),
   };
+}
+
+function hostFwds(raw: unknown): HostFwd[] | undefined {
+  return raw === undefined ? undefined : ([] as unknown[]).concat(raw).map((r) => parseHostFwd(String(r)));
 }
 
 /**

@@ -64,6 +64,11 @@ export function outPath(conf: RapidoConfig): string {
   return configPath(conf, conf.get('DRACUT_OUT') || 'initrds/myinitrd');
 }
 
+/** VM_NET_CONF: per-VM settings, Rapido's `vm<N>/hostname` and `vm<N>/<tap>.network` (runner/netConf.ts). */
+export function netConfPath(conf: RapidoConfig): string {
+  return configPath(conf, conf.get('VM_NET_CONF') || 'net-conf');
+}
+
 /** Where VM pidfiles live (QEMU_PID_DIR, default the image's directory, i.e. initrds/). */
 export function vmPidDir(conf: RapidoConfig, out: string): string {
   const v = conf.get('QEMU_PID_DIR');

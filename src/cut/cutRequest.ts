@@ -7,7 +7,7 @@ import { parseRecipe, type Recipe } from '../derivations/recipe/parseRecipe.js';
 import { STAMP_VERSION } from '../image/stamp.js';
 import { resolve } from 'node:path';
 import { warnUnknownConfKeys } from './confWarnings.js';
-import { guestInitPath } from '../runner/guestInitPath.js';
+import { guestInitPath, guestNetPath } from '../runner/guestInitPath.js';
 
 /**
  * Everything a cut is decided by, apart from file contents. Cheap to build
@@ -60,6 +60,7 @@ export function cutRequest(
     store,
     // Another rapido install (another checkout) ships its own guest init: its path decides the overlay too.
     guestInit: guestInitPath(),
+    guestNet: guestNetPath(),
   });
   return { conf, kernel, recipe, post: absPost, out, store, epoch, searchPath, key };
 }

@@ -49,6 +49,7 @@ async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, mem
     case 'tree': return (await import('./builders/treeLayer.js')).collectTreeLayer(plan, inputs);
     case 'kmod-index': return (await import('./builders/kmodsLayer.js')).collectKmodIndexLayer(plan, ctx, inputs);
     case 'kmods': return (await import('./builders/kmodsLayer.js')).collectKmodsLayer(plan, ctx, inputs, memo);
+    case 'net': return (await import('./builders/netLayer.js')).collectNetLayer(plan, inputs);
     case 'overlay': return (await import('./builders/overlayLayer.js')).collectOverlayLayer(plan, ctx, inputs);
     default: throw new Error(`no native builder for ${plan.kind}`);
   }

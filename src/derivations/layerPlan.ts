@@ -8,10 +8,10 @@ import type { Recipe } from './recipe/parseRecipe.js';
  * re-cut rewrites only the image's tail; the kernel's modules change with
  * each kernel build and come just before it.
  */
-type LayerKind = 'dracut' | 'system' | 'tree' | 'kmod-index' | 'kmods' | 'overlay';
+type LayerKind = 'dracut' | 'system' | 'tree' | 'kmod-index' | 'kmods' | 'net' | 'overlay';
 
 export interface LayerPlan {
-  /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kmod-index', 'kmods', 'overlay'. */
+  /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kmod-index', 'kmods', 'net', 'overlay'. */
   name: string;
   kind: LayerKind;
   directives: Directive[];
@@ -36,7 +36,22 @@ const KIND_OF: Record<DirectiveKind, LayerKind | 'all' | null> = {
   require: null,
   env: null,
   description: null,
+  network: 'net',
 };
+
+/**
+ * What the `network` directive needs besides its own layer (the net-conf and
+ * the guest's network script): busybox for ip, udhcpc and ping, and the
+ * modules of a virtio NIC and of the 9p host share (built in, they are
+ * silently nothing; 9p is optional).
+ */
+function networkNeeds(d: Directive): Directive[] {
+  return [
+    { ...d, kind: 'bin', args: ['busybox'] },
+    { ...d, kind: 'kmod', args: ['virtio_net'] },
+    { ...d, kind: 'try-kmod', args: ['virtio_pci', 'af_packet', '9p', '9pnet_virtio'] },
+  ];
+}
 
 export function planLayers(recipe: Recipe): LayerPlan[] {
   const filters = recipe.directives.filter((d) => d.kind === 'filter');
@@ -49,7 +64,8 @@ export function planLayers(recipe: Recipe): LayerPlan[] {
   // The system and overlay layers always exist: they carry what our init needs.
   get('system', 'system');
   get('overlay', 'overlay');
-  for (const d of recipe.directives) {
+  const directives = recipe.directives.flatMap((d) => (d.kind === 'network' ? [d, ...networkNeeds(d)] : [d]));
+  for (const d of directives) {
     const kind = KIND_OF[d.kind];
     if (kind === null || kind === 'all') continue;
     const name = kind === 'tree' ? `tree:${d.args[0]}` : kind;
@@ -58,7 +74,8 @@ export function planLayers(recipe: Recipe): LayerPlan[] {
     // module rebuild: a layer of their own keeps a module rebuild small.
     if (kind === 'kmods') get('kmod-index', 'kmod-index').directives.push(d);
   }
-  const order: LayerKind[] = ['dracut', 'system', 'tree', 'kmod-index', 'kmods', 'overlay'];
+  // net-conf changes less often than the overlay: a .network edit rewrites only the image's last two layers.
+  const order: LayerKind[] = ['dracut', 'system', 'tree', 'kmod-index', 'kmods', 'net', 'overlay'];
   const plans = [...byName.values()].sort((a, b) => {
     const k = order.indexOf(a.kind) - order.indexOf(b.kind);
     return k !== 0 ? k : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;

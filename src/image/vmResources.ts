@@ -6,10 +6,13 @@ import type { Recipe } from '../derivations/recipe/parseRecipe.js';
 export interface VmResources {
   cpus?: number;
   mem?: string;
+  /** The image wants a network: the `network` directive (Rapido: `/rapido-rsc/net`, from `include net.fest`). */
+  net?: boolean;
 }
 
 /** The one parser of a /rapido-rsc path (with or without the leading slash, as cpio stores it). */
 function applyRsc(vm: VmResources, path: string): void {
+  if (/^\/?rapido-rsc\/net(\/|$)/.test(path)) vm.net = true;
   const m = /^\/?rapido-rsc\/(cpu|mem)\/([^/]+)$/.exec(path);
   if (m?.[1] === 'cpu') vm.cpus = Number(m[2]);
   if (m?.[1] === 'mem') vm.mem = m[2].toUpperCase();
@@ -22,6 +25,7 @@ export function recipeVmResources(recipe: Recipe): VmResources {
     if (d.kind === 'vm-cpus') vm.cpus = Number(d.args[0]);
     if (d.kind === 'vm-mem') vm.mem = d.args[0].toUpperCase();
     if (d.kind === 'file') applyRsc(vm, d.args[0]);
+    if (d.kind === 'network') vm.net = true;
   }
   return vm;
 }

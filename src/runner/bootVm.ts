@@ -8,6 +8,7 @@ import { chooseAccel, resolveQemuBinary, type AccelRequest, type VerdictStore } 
 import { GUEST_STATUS_PREFIX } from './guestContract.js';
 import { vmHostname } from './hostname.js';
 import { dieWithParent } from './parentDeath.js';
+import { planNet, type NetRequest } from './netArgs.js';
 import { buildQemuArgs } from './qemuArgs.js';
 import { claimVmSlot, type VmSlot } from './vmSlots.js';
 import { EXIT, exitForSignal } from '../exitCodes.js';
@@ -24,8 +25,10 @@ export interface BootVmOptions {
   quiet: boolean;
   /** QEMU_PID_DIR: VM pidfiles (and the status channel files) live here. */
   pidDir: string;
-  /** VM_NET_CONF: per-VM settings (`vm<N>/hostname`). */
+  /** VM_NET_CONF: per-VM settings (`vm<N>/hostname`, `vm<N>/<tap>.network`). */
   netConfDir: string;
+  /** NICs and the host share; without it, `-net none` and no share. */
+  net?: Omit<NetRequest, 'netConfDir'>;
   extraKernelParams?: string;
   extraQemuArgs?: string;
   kernelParams?: string[];
@@ -103,6 +106,8 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
     slot = claimVmSlot(opts.pidDir);
     const vmNum = slot.vmNum;
     const hostname = vmHostname(opts.netConfDir, vmNum);
+    const net = opts.net ? planNet({ ...opts.net, netConfDir: opts.netConfDir }, vmNum) : undefined;
+    for (const note of net?.notes ?? []) log(note);
     const { accel } = await chooseAccel({
       requested: opts.accel,
       kernel: opts.kernel,
@@ -131,6 +136,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       extraQemuArgs: opts.extraQemuArgs,
       kernelParams: opts.kernelParams,
       gdbPort: opts.gdbPort,
+      net,
     });
     if (opts.gdbPort !== undefined) log(gdbAttachLine(opts.gdbPort, opts.vmlinux));
 

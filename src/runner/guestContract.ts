@@ -21,6 +21,26 @@ export const KPARAM_HOSTNAME = 'rapido.hostname';    // rapido.hostname=NAME
 export const KPARAM_EXIT = 'rapido.exit';            // rapido.exit=1: power off after the last step (non-interactive)
 
 /**
+ * Networking (the `network` directive): its layer puts the network script at
+ * GUEST_NET_PATH, which the init runs once the hostname is set, and VM_NET_CONF
+ * at GUEST_NET_CONF_DIR (Rapido's place: `vm<N>/<tap>.network`, `vm<N>/hostname`).
+ * The runner says on the kernel command line what the VM got:
+ *   rapido.net=tap|user|none
+ *   rapido.nic=<tap>,<mac>     one per NIC, in QEMU's order; <tap> is USER_NIC in user mode
+ *   rapido.share=<mount tag>   VIRTFS_SHARE_PATH is exported over 9p: mount it at /host
+ *   rapido.net_apply=networkd  apply the .network files with systemd-networkd (when the image has it) instead of ip
+ */
+export const GUEST_NET_PATH = '/rapido-net';
+export const GUEST_NET_CONF_DIR = '/rapido-rsc/net';
+export const KPARAM_NET = 'rapido.net';
+export const KPARAM_NIC = 'rapido.nic';
+export const KPARAM_SHARE = 'rapido.share';
+/** The user-mode NIC's name in rapido.nic= (and in its MAC derivation: vm<N>.user). */
+export const USER_NIC = 'user';
+/** Rapido's 9p mount tag for VIRTFS_SHARE_PATH. */
+export const SHARE_MOUNT_TAG = 'host0';
+
+/**
  * The guest reports its result on a serial port of its own, never on the
  * console, so nothing a step prints can fake it. One line:
  *   `rapido-status <N>` where N is 0 or the first failing step's exit status.

@@ -34,11 +34,13 @@ export interface QemuArgsOptions {
   kernelParams?: string[];
   /** --gdb: QEMU's gdb stub on this TCP port; the kernel gets nokaslr so vmlinux's addresses hold. */
   gdbPort?: number;
+  /** NICs and the host share (netArgs.ts planNet); without it the VM gets `-net none`. */
+  net?: { qemuArgs: string[]; kernelParams: string[] };
 }
 
 /** The kernel command line: ours first, the user's extra parameters last (later ones win). */
 export function kernelCmdline(
-  o: Pick<QemuArgsOptions, 'vmNum' | 'hostname' | 'interactive' | 'quiet' | 'extraKernelParams' | 'kernelParams' | 'gdbPort'>,
+  o: Pick<QemuArgsOptions, 'vmNum' | 'hostname' | 'interactive' | 'quiet' | 'extraKernelParams' | 'kernelParams' | 'gdbPort' | 'net'>,
 ): string {
   const params = [
     `rdinit=${GUEST_INIT_PATH}`,
@@ -50,6 +52,7 @@ export function kernelCmdline(
   if (!o.interactive) params.push(`${KPARAM_EXIT}=1`, 'panic=-1');
   if (o.quiet) params.push('quiet', 'loglevel=1');
   if (o.gdbPort !== undefined) params.push('nokaslr');
+  params.push(...(o.net?.kernelParams ?? []));
   const extra = o.extraKernelParams?.trim();
   if (extra) params.push(extra);
   for (const p of o.kernelParams ?? []) if (p.trim()) params.push(p.trim());
@@ -97,7 +100,7 @@ export function buildQemuArgs(o: QemuArgsOptions): string[] {
     '-chardev', `file,id=${STATUS_CHARDEV},path=${qemuOptEscape(o.statusFile)}`,
     '-device', `isa-serial,chardev=${STATUS_CHARDEV},index=${GUEST_STATUS_SERIAL_INDEX},` +
       `iobase=0x${GUEST_STATUS_IOPORT.toString(16)},irq=${GUEST_STATUS_IRQ}`,
-    '-net', 'none',
+    ...(o.net?.qemuArgs ?? ['-net', 'none']),
     '-pidfile', o.pidFile,
   );
   if (!o.interactive) args.push('-no-reboot');

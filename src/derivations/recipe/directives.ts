@@ -20,13 +20,15 @@ export const DIRECTIVES = {
   require: { min: 1, max: Infinity },
   env: { min: 1, max: 2 },
   description: { min: 0, max: Infinity },
+  // A NIC per net-conf tap (or user-mode networking) and the host share; Rapido spells it `include net.fest`.
+  network: { min: 0, max: 0 },
 } as const;
 
 export type DirectiveKind = keyof typeof DIRECTIVES;
 
 export interface Directive {
   kind: DirectiveKind;
-  /** Arguments after `${VAR}` expansion. Host paths are made absolute against the manifest's directory. */
+  /** Arguments after `${VAR}` expansion. Host paths are made absolute against the manifest's directory. `network`: the VM_NET_CONF directory. */
   args: string[];
   /** Where it was written, for error messages and `rapido-store why`. */
   file: string;

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { RapidoError } from '../../errors.js';
-import type { RapidoConfig } from '../../config/loadConfig.js';
+import { netConfPath, type RapidoConfig } from '../../config/loadConfig.js';
 import { splitRecipeWords } from '../../config/shellSplit.js';
 import { DIRECTIVES, type Directive, type DirectiveKind } from './directives.js';
+
+/** Rapido's networking manifest: `include net.fest` means our `network` directive, wherever the file is (or is not). */
+const RAPIDO_NET_MANIFEST = 'net.fest';
 
 export interface Recipe {
   name: string;
@@ -82,7 +85,14 @@ function parseFile(path: string, conf: RapidoConfig, recipe: Recipe, stack: stri
     const isHostPath = HOST_PATH_ARGS[kind];
     const args = words.map((w, i) => (isHostPath?.(i, words.length) && !isAbsolute(w) ? resolve(dir, w) : w));
     if (kind === 'include') {
-      for (const inc of args) parseFile(inc, conf, recipe, [...stack, path]);
+      for (const inc of args) {
+        if (basename(inc) === RAPIDO_NET_MANIFEST) recipe.directives.push(networkDirective(conf, path, n + 1));
+        else parseFile(inc, conf, recipe, [...stack, path]);
+      }
+      continue;
+    }
+    if (kind === 'network') {
+      recipe.directives.push(networkDirective(conf, path, n + 1));
       continue;
     }
     if (kind === 'require') {
@@ -96,6 +106,11 @@ function parseFile(path: string, conf: RapidoConfig, recipe: Recipe, stack: stri
     checkArgs(kind, args, where);
     recipe.directives.push({ kind, args, file: path, line: n + 1 });
   }
+}
+
+/** The net-conf directory is the directive's argument: a different VM_NET_CONF is a different layer. */
+function networkDirective(conf: RapidoConfig, file: string, line: number): Directive {
+  return { kind: 'network', args: [netConfPath(conf)], file, line };
 }
 
 function checkArgs(kind: DirectiveKind, args: string[], where: string): void {
@@ -172,6 +187,7 @@ function usage(kind: DirectiveKind): string {
     require: 'require VAR... (fail early unless rapido.conf or the environment sets VAR)',
     env: 'env VAR [DEFAULT] (pass a rapido.conf value to the guest\'s autorun environment)',
     description: 'description TEXT',
+    network: 'network (no arguments: NICs from VM_NET_CONF\'s vmN/<tap>.network files, or user-mode networking; Rapido\'s `include net.fest` means the same)',
   };
   return `usage: ${u[kind]}`;
 }

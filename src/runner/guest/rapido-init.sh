@@ -87,6 +87,8 @@ if [ -w /proc/sys/kernel/hostname ]; then
 elif have hostname; then
 	hostname "$hostname"
 fi
+# The `network` directive's NICs, /etc/hosts and host share (its layer ships the script).
+[ -x /rapido-net ] && /rapido-net
 
 export HOME=/root
 [ -d "$HOME" ] || HOME=/
