@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(qemu-system-x86 dracut-core linux-image-amd64 busybox-static cpio kmod
-      btrfs-progs xfsprogs util-linux procps)
+      btrfs-progs xfsprogs util-linux procps
+      # What the fstests-* and blktests recipes put in the image (small, except fio).
+      bc e2fsprogs exfatprogs f2fs-tools udftools attr acl bsdextrautils ncurses-bin fio nvme-cli)
 missing=()
 for p in "${debs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
