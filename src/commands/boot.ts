@@ -41,6 +41,7 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
       accel: o.accel ?? 'auto',
       interactive: Boolean(process.stdin.isTTY) && !o.exit,
       quiet: Boolean(o.quiet),
+      verbose: Boolean(o.verbose),
       pidDir: vmPidDir(conf, out),
       netConfDir: configPath(conf, conf.get('VM_NET_CONF') || 'net-conf'),
       extraKernelParams: conf.get('QEMU_EXTRA_KERNEL_PARAMS'),

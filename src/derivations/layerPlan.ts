@@ -8,10 +8,10 @@ import type { Recipe } from './recipe/parseRecipe.js';
  * re-cut rewrites only the image's tail; the kernel's modules change with
  * each kernel build and come just before it.
  */
-type LayerKind = 'dracut' | 'system' | 'tree' | 'kmod-index' | 'kmods' | 'overlay';
+type LayerKind = 'dracut' | 'system' | 'tree' | 'kconfig' | 'kmod-index' | 'kmods' | 'overlay';
 
 export interface LayerPlan {
-  /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kmod-index', 'kmods', 'overlay'. */
+  /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kconfig', 'kmod-index', 'kmods', 'overlay'. */
   name: string;
   kind: LayerKind;
   directives: Directive[];
@@ -47,7 +47,10 @@ export function planLayers(recipe: Recipe): LayerPlan[] {
     return p;
   };
   // The system and overlay layers always exist: they carry what our init needs.
+  // So does kconfig: /boot/config-$(uname -r) for the suites' scripts, changing
+  // only with the kernel's configuration.
   get('system', 'system');
+  get('kconfig', 'kconfig');
   get('overlay', 'overlay');
   for (const d of recipe.directives) {
     const kind = KIND_OF[d.kind];
@@ -58,7 +61,7 @@ export function planLayers(recipe: Recipe): LayerPlan[] {
     // module rebuild: a layer of their own keeps a module rebuild small.
     if (kind === 'kmods') get('kmod-index', 'kmod-index').directives.push(d);
   }
-  const order: LayerKind[] = ['dracut', 'system', 'tree', 'kmod-index', 'kmods', 'overlay'];
+  const order: LayerKind[] = ['dracut', 'system', 'tree', 'kconfig', 'kmod-index', 'kmods', 'overlay'];
   const plans = [...byName.values()].sort((a, b) => {
     const k = order.indexOf(a.kind) - order.indexOf(b.kind);
     return k !== 0 ? k : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;

@@ -34,7 +34,7 @@ export function nativeDerivation(
     version: NATIVE_BUILDER_VERSION,
     layer: plan.name,
     directives: plan.directives.map((d) => [d.kind, ...d.args]),
-    kernelRelease: plan.kind === 'kmods' || plan.kind === 'kmod-index' ? ctx.kernel.release : undefined,
+    kernelRelease: plan.kind === 'kmods' || plan.kind === 'kmod-index' || plan.kind === 'kconfig' ? ctx.kernel.release : undefined,
     vars: plan.kind === 'overlay' ? ctx.recipe.vars : undefined,
     post: plan.kind === 'overlay' ? ctx.post : undefined,
     epoch: ctx.epoch,

@@ -61,7 +61,7 @@ test('recipe: directives, includes, expansion, relative host paths, env defaults
     assert.equal(r.directives[1].line, 2);
     // Layers: ordered by how often they change, filters in every native layer.
     const plans = planLayers(r);
-    assert.deepEqual(plans.map((p) => p.name), ['dracut', 'system', 'tree:/src', 'kmod-index', 'kmods', 'overlay']);
+    assert.deepEqual(plans.map((p) => p.name), ['dracut', 'system', 'tree:/src', 'kconfig', 'kmod-index', 'kmods', 'overlay']);
     assert.ok(plans.find((p) => p.name === 'kmods')!.directives.some((d) => d.kind === 'filter'));
     assert.ok(!plans.find((p) => p.name === 'dracut')!.directives.some((d) => d.kind === 'filter'));
   });
