@@ -22,9 +22,9 @@ for d in $BLKTESTS_TEST_DEVS; do
 done
 {
 	echo "TEST_DEVS=(${devs[*]})"
-	echo "NVMET_TRTYPES=loop"
+	echo "NVMET_TRTYPES=${BLKTESTS_NVMET_TRTYPES:-loop}"
 } > /blktests/config
-echo "blktests: TEST_DEVS=(${devs[*]}), NVMET_TRTYPES=loop"
+echo "blktests: TEST_DEVS=(${devs[*]}), NVMET_TRTYPES=${BLKTESTS_NVMET_TRTYPES:-loop}"
 cd /blktests
 
 run_honestly() {
