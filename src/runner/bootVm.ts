@@ -5,7 +5,6 @@ import { basename, dirname, join, relative } from 'node:path';
 import { missingKernelError } from '../config/kernelTree.js';
 import { RapidoError, type ErrorCode } from '../errors.js';
 import { chooseAccel, resolveQemuBinary, type AccelRequest, type VerdictStore } from './accel.js';
-import { uniqueSuffix } from '../store/uniqueSuffix.js';
 import { ConsoleRouter } from './consoleRouter.js';
 import { GUEST_STATUS_PREFIX } from './guestContract.js';
 import { MissingReport } from './missingReport.js';
@@ -373,7 +372,8 @@ class ConsoleLogFile {
   private fd: number | undefined;
 
   constructor(private readonly path: string) {
-    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${uniqueSuffix()}.tmp`);
+    // The name composeImage's clean-up knows: a killed run's is removed by the next cut.
+    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
     this.fd = openSync(this.tmp, 'w', 0o644);
   }
 
