@@ -46,7 +46,7 @@ const secs = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
 function verdicts(out: string, name: string): string[] {
   // check colours the verdict when it finds terminfo (`[\e[32mpassed\e(B\e[m]`) and rewrites the line after a cursor-up
   // (`\e[1A`); the console may have dropped some of those bytes (`1Ablock/021 ... [[32mpassed]`).
-  const re = new RegExp(`^(?:\x1b?\\[?\\d+A)?${name.replace('/', '\\/')} .*\\[(?:\x1b?\\[[0-9;]*m)?(passed|failed|not run)`, 'gm');
+  const re = new RegExp(`^(?:\x1b?\\[?\\d+A)?${name.replace('/', '\\/')} .*\\[(?:\x1b?\\[?[0-9;]*m)?(passed|failed|not run)`, 'gm');
   return [...out.matchAll(re)].map((m) => m[1]);
 }
 
