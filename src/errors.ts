@@ -102,6 +102,7 @@ export type ErrorCode =
   | 'STORE_READONLY'
   | 'STORE_UNWRITABLE'
   | 'STORE_VERSION'
+  | 'TREE_LIB_MISSING'
   | 'TREE_MISSING'
   | 'USAGE'
   | 'VIRTFS_PATH';

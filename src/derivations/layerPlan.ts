@@ -1,4 +1,4 @@
-import type { Directive, DirectiveKind } from './recipe/directives.js';
+import { treeArgs, type Directive, type DirectiveKind } from './recipe/directives.js';
 import type { Recipe } from './recipe/parseRecipe.js';
 
 /**
@@ -71,7 +71,7 @@ export function planLayers(recipe: Recipe): LayerPlan[] {
   for (const d of directives) {
     const kind = KIND_OF[d.kind];
     if (kind === null || kind === 'all') continue;
-    const name = kind === 'tree' ? `tree:${d.args[0]}` : kind;
+    const name = kind === 'tree' ? `tree:${treeArgs(d).imagePath}` : kind;
     get(name, kind).directives.push(d);
     // The kernel's modules.* index files change with depmod, not with each
     // module rebuild: a layer of their own keeps a module rebuild small.

@@ -75,7 +75,7 @@ test('recipe: errors name the file, line and variable', () => {
       return () => parseRecipe('bad', join(dir, 'bad.rapido'), conf);
     };
     assert.throws(write('bin bash\nfrobnicate x\n'), isErr('RECIPE_SYNTAX', /bad\.rapido:2: unknown directive 'frobnicate'/));
-    assert.throws(write('tree /only-one\n'), isErr('RECIPE_SYNTAX', /'tree' takes 2 argument/));
+    assert.throws(write('tree /only-one\n'), isErr('RECIPE_SYNTAX', /'tree' takes 2 to 3 argument/));
     assert.throws(write('bin ${NOPE}/x\n'), isErr('CONF_MISSING', /bad\.rapido:1: \$\{NOPE\} is not set/));
     assert.throws(write('require FSTESTS_SRC\n'), isErr('CONF_MISSING', /FSTESTS_SRC is not set \(required by .*bad\.rapido:1\)/));
     assert.throws(write('vm-mem lots\n'), isErr('RECIPE_SYNTAX', /vm-mem wants a size/));
