@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'BAD_TIMEOUT'
   | 'BIN_LIB_MISSING'
   | 'BIN_NOT_FOUND'
+  | 'CEPH_CONFIG'
   | 'COMPOSE_FAILED'
   | 'CONF_MISSING'
   | 'CONF_SYNTAX'
