@@ -59,3 +59,30 @@ ceph_explain() {
 		echo "no monitor answered within ${CEPH_MOUNT_TIMEOUT} s ($CEPH_MONS)"
 	fi
 }
+
+# rbd_wait_dev ID: /dev/rbdID once devtmpfs has it.
+rbd_wait_dev() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -b "/dev/rbd$1" ] && return 0
+		sleep 0.1
+	done
+	ceph_fail "/dev/rbd$1 did not appear"
+}
+
+# rbd_mount_dev DEV: the file system RBD_MKFS asks for, mounted at /mnt/rbd.
+rbd_mount_dev() {
+	local dev=$1 fs made=existing
+	fs=$(blkid -p -s TYPE -o value "$dev" 2>/dev/null)
+	if [ "$RBD_MKFS" = yes ] || { [ "$RBD_MKFS" = auto ] && [ -z "$fs" ]; }; then
+		mkfs.ext4 -q -F "$dev" || ceph_fail "mkfs.ext4 $dev failed"
+		fs=ext4 made=new
+	fi
+	if [ -z "$fs" ]; then
+		echo "$CEPH_WHO: $CEPH_RBD_POOL/$CEPH_RBD_IMAGE at $dev holds no file system (RBD_MKFS=$RBD_MKFS): not mounted"
+		return 0
+	fi
+	mkdir -p /mnt/rbd
+	mount -t "$fs" "$dev" /mnt/rbd || ceph_fail "mount of $dev ($fs) failed"
+	echo "$CEPH_WHO: $CEPH_RBD_POOL/$CEPH_RBD_IMAGE at $dev, $made $fs mounted at /mnt/rbd"
+}

@@ -48,6 +48,14 @@ trap 'umount ${m}' EXIT
 ${script}`);
 }
 
+/** A file's sha256 in the ext4 on the cluster's RBD image: exported with `rbd export`, read with debugfs (the host maps nothing). */
+function readBack(e: Env, path: string): string {
+  const img = join(e.dir, 'export.img');
+  const r = e.ns.sh(`rm -f ${img} && rbd -c ${e.conf} export rbd/rapido ${img} >/dev/null 2>&1 && debugfs -R 'cat ${path}' ${img} 2>/dev/null | sha256sum`);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.slice(0, 64);
+}
+
 /** The guest's console line `TAG value`, from a boot's output. */
 function tagged(out: string, tag: string): string | undefined {
   return new RegExp(`^${tag} (\\S+)`, 'm').exec(out)?.[1];
@@ -119,6 +127,49 @@ esac`;
     assert.doesNotMatch(guestConf, /keyring|log file|admin socket|run dir/, 'no host paths in the guest\'s ceph.conf');
     assert.equal(text('/etc/ceph/ceph.client.admin.keyring'), `[client.admin]\n\tkey = ${key}\n`);
     assert.equal(image.lookup('/etc/ceph/ceph.client.admin.keyring')?.mode, 0o600);
+  });
+
+  test('rbd: the kernel client maps the image, mkfs, mount; what VM 1 wrote comes back through the cluster (rbd export); unmapped clean', async () => {
+    const { ns, p } = e;
+    const step = 'dd if=/dev/urandom of=/mnt/rbd/data bs=64k count=16 status=none && echo "SUM $(sha256sum < /mnt/rbd/data | cut -c1-64)" && ' +
+      'umount /mnt/rbd && dev=$(cat /run/rbd-dev) && echo ${dev#/dev/rbd} > /sys/bus/rbd/remove_single_major && [ -z "$(ls /sys/bus/rbd/devices)" ] && echo UNMAPPED';
+    const r = await ns.rapido(p, ['cut', '--accel', 'tcg', '--timeout', '300', '-x', step, 'rbd']);
+    assert.equal(r.status, 0, r.stderr + r.stdout.slice(-3000));
+    assert.match(r.stdout, /rbd: rbd\/rapido at \/dev\/rbd0, new ext4 mounted at \/mnt\/rbd/);
+    assert.match(r.stdout, /UNMAPPED/);
+    assert.ok(!(r.stdout + r.stderr).includes(adminKey(e)));
+    const sum = tagged(r.stdout, 'SUM');
+    assert.match(sum ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(readBack(e, '/data'), sum, 'the image exported from the cluster holds what the VM wrote');
+    assert.match(ns.sh(`rbd -c ${e.conf} status rbd/rapido`).stdout, /Watchers: none/, 'no client left watching the image');
+  });
+
+  test('rbd-nbd: librbd maps the same image through nbd; it finds VM 1\'s file system and data; its own write comes back; unmapped clean', async () => {
+    const { ns, p } = e;
+    const step = 'echo "OLD $(sha256sum < /mnt/rbd/data | cut -c1-64)" && dd if=/dev/urandom of=/mnt/rbd/nbd bs=64k count=8 status=none && ' +
+      'echo "SUM $(sha256sum < /mnt/rbd/nbd | cut -c1-64)" && umount /mnt/rbd && rbd-nbd unmap $(cat /run/rbd-dev) && echo UNMAPPED';
+    const r = await ns.rapido(p, ['cut', '--accel', 'tcg', '--timeout', '300', '-x', step, 'rbd-nbd']);
+    assert.equal(r.status, 0, r.stderr + r.stdout.slice(-3000));
+    assert.match(r.stdout, /rbd-nbd: rbd\/rapido at \/dev\/nbd0, existing ext4 mounted at \/mnt\/rbd/);
+    assert.equal(tagged(r.stdout, 'OLD'), readBack(e, '/data'));
+    assert.equal(readBack(e, '/nbd'), tagged(r.stdout, 'SUM'));
+    assert.match(r.stdout, /UNMAPPED/);
+    assert.match(ns.sh(`rbd -c ${e.conf} status rbd/rapido`).stdout, /Watchers: none/);
+  });
+
+  test('cephfs-fuse: ceph-fuse in the guest sees what the kernel clients wrote; its own write comes back on the host', async () => {
+    const { ns, p } = e;
+    const step = 'echo "OLD $(sha256sum < /mnt/cephfs/e2e/data | cut -c1-64)" && dd if=/dev/urandom of=/mnt/cephfs/e2e/fuse bs=64k count=8 status=none && ' +
+      'echo "SUM $(sha256sum < /mnt/cephfs/e2e/fuse | cut -c1-64)" && umount /mnt/cephfs && echo UMOUNTED';
+    const r = await ns.rapido(p, ['cut', '--accel', 'tcg', '--timeout', '300', '-x', step, 'cephfs-fuse']);
+    assert.equal(r.status, 0, r.stderr + r.stdout.slice(-3000));
+    assert.match(r.stdout, /cephfs-fuse: cephfs:\/ mounted at \/mnt\/cephfs by ceph-fuse/);
+    assert.match(r.stdout, /UMOUNTED/);
+    const host = withCephFuse(e, 'sha256sum < $M/e2e/data; sha256sum < $M/e2e/fuse');
+    assert.equal(host.status, 0, host.stderr);
+    const [data, fuse] = host.stdout.split('\n').map((l) => l.slice(0, 64));
+    assert.equal(tagged(r.stdout, 'OLD'), data);
+    assert.equal(tagged(r.stdout, 'SUM'), fuse);
   });
 
   test('a restarted cluster (new fsid, key) re-cuts only the overlay, and why says which generated files changed', () => {
