@@ -5,7 +5,7 @@
  * builds the same binaries, modules, tree and autorun script.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync, cpSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, utimesSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,28 +36,22 @@ function measure(n: number, before: (i: number) => void, run: () => number): num
   return median(xs);
 }
 
-/** A stand-in FSTESTS_SRC of realistic size: ~3000 files, ~100 MB, deterministic content. */
-function makeFstestsTree(dir: string): { files: number; bytes: number } {
-  let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  const chunk = Buffer.alloc(1 << 20);
-  for (let i = 0; i < chunk.length; i++) chunk[i] = (rnd() * 256) | 0;
-  let bytes = 0;
-  let files = 0;
-  for (let d = 0; d < 30; d++) {
-    const sub = join(dir, 'tests', `group${d}`);
-    mkdirSync(sub, { recursive: true });
-    for (let f = 0; f < 100; f++) {
-      // Mostly small test scripts and outputs, some larger binaries.
-      const size = f % 25 === 0 ? 400_000 + ((rnd() * 400_000) | 0) : 2000 + ((rnd() * 18000) | 0);
-      const off = (rnd() * (chunk.length - size)) | 0;
-      writeFileSync(join(sub, `${String(f).padStart(3, '0')}`), chunk.subarray(Math.max(0, off), Math.max(0, off) + size));
-      bytes += size;
-      files++;
-    }
+/**
+ * The real xfstests tree built by scripts/build-suites.sh (FSTESTS_SRC wins,
+ * else the newest built one in the cache), copied so the bench can edit a
+ * test file in it.
+ */
+function copyXfstests(dest: string): { src: string; files: number; bytes: number } {
+  let src = process.env.FSTESTS_SRC ?? '';
+  if (!src) {
+    const cache = process.env.RAPIDO_SUITES_CACHE ?? (process.getuid?.() === 0 ? '/var/cache/rapido/suites' : join(process.env.HOME ?? '/', '.cache/rapido/suites'));
+    const built = existsSync(cache) ? readdirSync(cache).filter((n) => n.startsWith('xfstests-') && existsSync(join(cache, n, '.rapido-built'))).sort() : [];
+    if (built.length) src = join(cache, built[built.length - 1]);
   }
-  writeFileSync(join(dir, 'check'), '#!/bin/bash\necho "fstests stand-in: $*"\n', { mode: 0o755 });
-  return { files: files + 1, bytes };
+  if (!src || !existsSync(join(src, 'check'))) throw new Error('no built xfstests: run scripts/build-suites.sh (or set FSTESTS_SRC)');
+  sh('cp', ['-a', src, dest]);
+  const count = spawnSync('sh', ['-c', `find "${dest}" -type f | wc -l; du -sb "${dest}" | cut -f1`], { encoding: 'utf8' }).stdout.trim().split('\n');
+  return { src, files: Number(count[0]), bytes: Number(count[1]) };
 }
 
 function kernelRelease(): string {
@@ -81,10 +75,12 @@ function benchRecipe(recipe: string, root: string, kver: string, modRoot: string
   const cut = () => sh(process.execPath, [RAPIDO, 'cut', '-B', manifest], { cwd: proj, env });
   const autorun = join(recipeDir, 'autorun', recipe === 'simple-example' ? 'simple-example.sh' : 'fstests.sh');
   const zram = join(modRoot, 'lib/modules', kver, 'kernel/drivers/block/zram/zram.ko');
+  // One test file of the suite, as a developer edits it between runs.
+  const testFile = join(fstests, 'tests/generic/001');
   const ageAll = () => {
     // As if the last edit was a while ago: the racy-clean window has passed.
     const t = new Date(Date.now() - 5000);
-    for (const f of [autorun, zram, manifest]) utimesSync(f, t, t);
+    for (const f of [autorun, zram, manifest, ...(recipe === 'simple-example' ? [] : [testFile])]) utimesSync(f, t, t);
   };
 
   // What plain dracut builds for the same recipe: the binaries, modules, tree and autorun.
@@ -122,12 +118,21 @@ function benchRecipe(recipe: string, root: string, kver: string, modRoot: string
     writeFileSync(zram, Buffer.concat([b, Buffer.from([n++ & 0xff])]));
   }, cut);
   ageAll();
+  const rows: Row[] = [];
+  if (recipe !== 'simple-example') {
+    cut();
+    const editTest = measure(RUNS, () => appendFileSync(testFile, `# edit ${n++}\n`), cut);
+    ageAll();
+    rows.push({ name: `${recipe}: re-cut after editing one test file`, ms: editTest, note: `${(editTest / noop).toFixed(2)}x no-op; dracut rebuilds all: ${(dracut / editTest).toFixed(1)}x slower` });
+  }
+  const size = (f: string) => (existsSync(f) ? `${(readFileSync(f).length / 1048576).toFixed(1)} MiB` : '?');
   return [
-    { name: `${recipe}: plain dracut (no cache)`, ms: dracut },
-    { name: `${recipe}: rapido cold cut (empty store)`, ms: cold, note: `${(dracut / cold).toFixed(2)}x dracut speed` },
+    { name: `${recipe}: plain dracut (no cache)`, ms: dracut, note: `image ${size(dracutOut)}` },
+    { name: `${recipe}: rapido cold cut (empty store)`, ms: cold, note: `${(dracut / cold).toFixed(2)}x dracut speed, image ${size(out)}` },
     { name: `${recipe}: rapido warm no-op re-cut`, ms: noop, note: `${(dracut / noop).toFixed(1)}x faster than dracut, ${(noop / nodeFloor).toFixed(2)}x node floor` },
     { name: `${recipe}: re-cut after autorun edit`, ms: editAutorun, note: `${(editAutorun / noop).toFixed(2)}x no-op, ${(editAutorun / nodeFloor).toFixed(2)}x node floor` },
     { name: `${recipe}: re-cut after a module rebuild`, ms: editModule, note: `${(editModule / noop).toFixed(2)}x no-op, ${(editModule / nodeFloor).toFixed(2)}x node floor` },
+    ...rows,
   ];
 }
 
@@ -140,9 +145,15 @@ async function main(): Promise<void> {
     const modRoot = join(root, 'mods');
     mkdirSync(join(modRoot, 'lib/modules'), { recursive: true });
     sh('cp', ['-al', `/lib/modules/${kver}`, join(modRoot, 'lib/modules/')]);
-    const tree = makeFstestsTree(join(root, 'fstests'));
+    let tree: { src: string; files: number; bytes: number } | null = null;
+    let treeError = '';
+    try {
+      tree = copyXfstests(join(root, 'fstests'));
+    } catch (e) {
+      treeError = (e as Error).message;
+    }
     const nodeFloor = measure(RUNS * 2, () => {}, () => sh(process.execPath, ['-e', '0']));
-    console.log(`rapido bench: median of ${RUNS} runs (no-op: ${RUNS * 2}); kernel ${kver}; FSTESTS_SRC stand-in ${tree.files} files, ${(tree.bytes / 1048576).toFixed(0)} MiB`);
+    console.log(`rapido bench: median of ${RUNS} runs (no-op: ${RUNS * 2}); kernel ${kver}; FSTESTS_SRC ${tree ? `${tree.src}: ${tree.files} files, ${(tree.bytes / 1048576).toFixed(0)} MiB (a copy)` : 'missing'}`);
     // Rows are printed as each section finishes, so a failing section does not hide the others.
     const print = (rows: Row[]) => {
       for (const r of rows) console.log(`${r.name.padEnd(62)}  ${r.ms.toFixed(1).padStart(8)} ms  ${r.note ?? ''}`);
@@ -150,7 +161,10 @@ async function main(): Promise<void> {
     print([{ name: 'node empty process (floor)', ms: nodeFloor }]);
     const sections: [string, () => Row[] | Promise<Row[]>][] = [
       ['simple-example', () => benchRecipe('simple-example', root, kver, modRoot, nodeFloor)],
-      ['fstests-btrfs', () => benchRecipe('fstests-btrfs', root, kver, modRoot, nodeFloor)],
+      ['fstests-btrfs', () => {
+        if (!tree) throw new Error(treeError);
+        return benchRecipe('fstests-btrfs', root, kver, modRoot, nodeFloor);
+      }],
       ['store', () => (process.env.BENCH_STORE === '0' ? [] : storeBench())],
       ['boot', () => (process.env.BENCH_BOOT === '0' ? [] : bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
       ['network no-op', () => netNoopBench(REPO, root, RUNS * 2)],

@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # iproute2: setup-network and the tap check at boot; dnsmasq-base: the DHCP test's server.
 debs=(qemu-system-x86 dracut-core linux-image-amd64 busybox-static cpio kmod
-      btrfs-progs xfsprogs util-linux procps iproute2 dnsmasq-base
-      keyutils fio nvme-cli)
+      btrfs-progs xfsprogs util-linux procps iproute2 dnsmasq-base keyutils
+      # What the fstests-* and blktests recipes put in the image (small, except fio).
+      bc e2fsprogs exfatprogs f2fs-tools udftools attr acl bsdextrautils ncurses-bin fio nvme-cli)
 missing=()
 for p in "${debs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

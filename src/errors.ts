@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'BAD_TIMEOUT'
   | 'BIN_LIB_MISSING'
   | 'BIN_NOT_FOUND'
+  | 'BIN_SHIM'
   | 'CEPH_CONFIG'
   | 'COMPOSE_FAILED'
   | 'CONF_MISSING'
@@ -102,6 +103,7 @@ export type ErrorCode =
   | 'STORE_READONLY'
   | 'STORE_UNWRITABLE'
   | 'STORE_VERSION'
+  | 'TREE_LIB_MISSING'
   | 'TREE_MISSING'
   | 'USAGE'
   | 'VIRTFS_PATH';

@@ -42,6 +42,7 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
       accel: o.accel ?? 'auto',
       interactive: Boolean(process.stdin.isTTY) && !o.exit,
       quiet: Boolean(o.quiet),
+      verbose: Boolean(o.verbose),
       pidDir: vmPidDir(conf, out),
       netConfDir: netConfPath(conf),
       net: await netRequest(conf, Boolean(vm.net), o),

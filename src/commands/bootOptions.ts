@@ -11,6 +11,8 @@ export interface BootOptions {
   vmMem?: string;
   kernel?: string;
   quiet?: boolean;
+  /** Firmware and kernel messages on the console of an unattended run too (they are in its log file either way). */
+  verbose?: boolean;
   exit?: boolean;
   /** --kernel-param ARG, in order: appended to the kernel command line for this boot only. */
   kernelParams?: string[];
@@ -32,7 +34,8 @@ export function withBootOptions<T>(y: Argv<T>) {
     .option('vm-cpus', { type: 'number', describe: 'vCPUs (default: the recipe\'s vm-cpus, else 2)', group: 'Boot:' })
     .option('vm-mem', { type: 'string', describe: 'guest memory, e.g. 1G (default: the recipe\'s vm-mem, else 512M)', group: 'Boot:' })
     .option('kernel', { type: 'string', describe: 'boot this kernel image once instead of the configured one', group: 'Boot:' })
-    .option('quiet', { type: 'boolean', describe: 'no kernel log on the console', group: 'Boot:' })
+    .option('quiet', { type: 'boolean', describe: 'the kernel logs only errors (kernel parameter quiet)', group: 'Boot:' })
+    .option('verbose', { type: 'boolean', describe: 'unattended runs show the firmware and kernel messages too (always in <image>.console.log)', group: 'Boot:' })
     .option('exit', { type: 'boolean', describe: 'power off after the last step even on a TTY (the exit status is the guest\'s)', group: 'Boot:' })
     // Repeatable by giving it again; not `array`, which would swallow the recipe name after it.
     .option('kernel-param', { type: 'string', requiresArg: true, describe: 'add ARG to the kernel command line for this boot (repeatable)', group: 'Boot:' })
@@ -57,6 +60,7 @@ export function bootOptionsFrom(a: Record<string, unknown>): BootOptions {
     vmMem: a.vmMem as string | undefined,
     kernel: a.kernel as string | undefined,
     quiet: a.quiet as boolean | undefined,
+    verbose: a.verbose as boolean | undefined,
     exit: a.exit as boolean | undefined,
     kernelParams: a.kernelParam === undefined ? undefined : ([] as unknown[]).concat(a.kernelParam).map(String),
     gdbPort: parseGdbPort(a.gdb),

@@ -11,6 +11,8 @@ export interface KernelInfo {
   image: string;
   /** Where this release's modules live (may not exist: only `kmod` needs it). */
   modDir: string;
+  /** Its build configuration: KERNEL_SRC's .config or /boot/config-<release> (may not exist). */
+  config: string;
   /** How it was chosen, for messages. */
   source: 'KERNEL_SRC' | 'KERNEL_RELEASE' | 'running' | 'newest-in-boot';
 }
@@ -29,15 +31,16 @@ export function resolveKernel(conf: RapidoConfig, bootDir = '/boot', modulesRoot
   if (src) {
     // A KERNEL_RELEASE that disagrees with the tree is an error there, not a silent override.
     const tree = readKernelTree(conf, src);
-    return { release: tree.release, image: tree.image, modDir: modDirFor(tree.release), source: 'KERNEL_SRC' };
+    return { release: tree.release, image: tree.image, modDir: modDirFor(tree.release), config: join(tree.dir, '.config'), source: 'KERNEL_SRC' };
   }
 
   const rel = conf.get('KERNEL_RELEASE');
-  if (rel) return { release: rel, image: join(bootDir, `vmlinuz-${rel}`), modDir: modDirFor(rel), source: 'KERNEL_RELEASE' };
+  const configOf = (r: string) => join(bootDir, `config-${r}`);
+  if (rel) return { release: rel, image: join(bootDir, `vmlinuz-${rel}`), modDir: modDirFor(rel), config: configOf(rel), source: 'KERNEL_RELEASE' };
 
   const running = hostRelease();
   if (existsSync(join(bootDir, `vmlinuz-${running}`)) && isDir(modDirFor(running))) {
-    return { release: running, image: join(bootDir, `vmlinuz-${running}`), modDir: modDirFor(running), source: 'running' };
+    return { release: running, image: join(bootDir, `vmlinuz-${running}`), modDir: modDirFor(running), config: configOf(running), source: 'running' };
   }
   let candidates: string[] = [];
   try {
@@ -55,7 +58,7 @@ export function resolveKernel(conf: RapidoConfig, bootDir = '/boot', modulesRoot
       hint: 'install one (apt-get install linux-image-amd64), or set KERNEL_SRC to a built kernel tree in rapido.conf',
     });
   }
-  return { release: newest, image: join(bootDir, `vmlinuz-${newest}`), modDir: modDirFor(newest), source: 'newest-in-boot' };
+  return { release: newest, image: join(bootDir, `vmlinuz-${newest}`), modDir: modDirFor(newest), config: configOf(newest), source: 'newest-in-boot' };
 }
 
 /** Version-aware order: 6.10 sorts after 6.9. */

@@ -33,7 +33,7 @@ export function layerRequest(plan: LayerPlan, req: CutRequest): string {
   return canonicalJson({
     version: NATIVE_BUILDER_VERSION,
     directives: plan.directives.map((d) => [d.kind, ...d.args]),
-    kernel: plan.kind === 'kmods' || plan.kind === 'kmod-index' ? req.kernel : undefined,
+    kernel: plan.kind === 'kmods' || plan.kind === 'kmod-index' || plan.kind === 'kconfig' ? req.kernel : undefined,
     vars: plan.kind === 'overlay' ? req.recipe.vars : undefined,
     post: plan.kind === 'overlay' ? req.post : undefined,
     dracutExtra: plan.kind === 'dracut' ? req.conf.get('DRACUT_EXTRA_ARGS') ?? '' : undefined,
@@ -47,6 +47,7 @@ async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, mem
   switch (plan.kind) {
     case 'system': return (await import('./builders/systemLayer.js')).collectSystemLayer(plan, ctx, inputs);
     case 'tree': return (await import('./builders/treeLayer.js')).collectTreeLayer(plan, inputs);
+    case 'kconfig': return (await import('./builders/kconfigLayer.js')).collectKconfigLayer(plan, ctx, inputs);
     case 'kmod-index': return (await import('./builders/kmodsLayer.js')).collectKmodIndexLayer(plan, ctx, inputs);
     case 'kmods': return (await import('./builders/kmodsLayer.js')).collectKmodsLayer(plan, ctx, inputs, memo);
     case 'net': return (await import('./builders/netLayer.js')).collectNetLayer(plan, inputs);

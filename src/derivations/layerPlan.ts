@@ -1,4 +1,4 @@
-import type { Directive, DirectiveKind } from './recipe/directives.js';
+import { treeArgs, type Directive, type DirectiveKind } from './recipe/directives.js';
 import type { Recipe } from './recipe/parseRecipe.js';
 
 /**
@@ -8,10 +8,10 @@ import type { Recipe } from './recipe/parseRecipe.js';
  * re-cut rewrites only the image's tail; the kernel's modules change with
  * each kernel build and come just before it.
  */
-type LayerKind = 'dracut' | 'system' | 'tree' | 'kmod-index' | 'kmods' | 'net' | 'overlay';
+type LayerKind = 'dracut' | 'system' | 'tree' | 'kconfig' | 'kmod-index' | 'kmods' | 'net' | 'overlay';
 
 export interface LayerPlan {
-  /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kmod-index', 'kmods', 'net', 'overlay'. */
+  /** Unique within a cut: 'dracut', 'system', 'tree:/fstests', 'kconfig', 'kmod-index', 'kmods', 'net', 'overlay'. */
   name: string;
   kind: LayerKind;
   directives: Directive[];
@@ -63,20 +63,23 @@ export function planLayers(recipe: Recipe): LayerPlan[] {
     return p;
   };
   // The system and overlay layers always exist: they carry what our init needs.
+  // So does kconfig: /boot/config-$(uname -r) for the suites' scripts, changing
+  // only with the kernel's configuration.
   get('system', 'system');
+  get('kconfig', 'kconfig');
   get('overlay', 'overlay');
   const directives = recipe.directives.flatMap((d) => (d.kind === 'network' ? [d, ...networkNeeds(d)] : [d]));
   for (const d of directives) {
     const kind = KIND_OF[d.kind];
     if (kind === null || kind === 'all') continue;
-    const name = kind === 'tree' ? `tree:${d.args[0]}` : kind;
+    const name = kind === 'tree' ? `tree:${treeArgs(d).imagePath}` : kind;
     get(name, kind).directives.push(d);
     // The kernel's modules.* index files change with depmod, not with each
     // module rebuild: a layer of their own keeps a module rebuild small.
     if (kind === 'kmods') get('kmod-index', 'kmod-index').directives.push(d);
   }
   // net-conf changes less often than the overlay: a .network edit rewrites only the image's last two layers.
-  const order: LayerKind[] = ['dracut', 'system', 'tree', 'kmod-index', 'kmods', 'net', 'overlay'];
+  const order: LayerKind[] = ['dracut', 'system', 'tree', 'kconfig', 'kmod-index', 'kmods', 'net', 'overlay'];
   const plans = [...byName.values()].sort((a, b) => {
     const k = order.indexOf(a.kind) - order.indexOf(b.kind);
     return k !== 0 ? k : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;

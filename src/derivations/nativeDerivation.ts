@@ -34,7 +34,7 @@ export function nativeDerivation(
     version: NATIVE_BUILDER_VERSION,
     layer: plan.name,
     directives: plan.directives.map((d) => [d.kind, ...d.args]),
-    kernelRelease: plan.kind === 'kmods' || plan.kind === 'kmod-index' ? ctx.kernel.release : undefined,
+    kernelRelease: plan.kind === 'kmods' || plan.kind === 'kmod-index' || plan.kind === 'kconfig' ? ctx.kernel.release : undefined,
     vars: plan.kind === 'overlay' ? ctx.recipe.vars : undefined,
     post: plan.kind === 'overlay' ? ctx.post : undefined,
     epoch: ctx.epoch,
@@ -53,9 +53,20 @@ const PATH_FREE_BUILDERS = new Set(['native-kmods', 'native-kmod-index']);
  * The text a native layer's key is hashed from: its canonical derivation,
  * minus the entries' host paths for module layers, so the same modules
  * installed in another tree (a second worktree, a moved KERNEL_SRC) reuse
- * the layer. The record keeps the paths, for `rapido-store why`.
+ * the layer. A tree layer leaves out its source directories too (the
+ * entries' digests and image paths say all about its bytes): the same suite
+ * built in another place reuses it. The record keeps the paths, for
+ * `rapido-store why`.
  */
 export function derivationKeyText(d: NativeDerivation): string {
+  if (d?.builder === 'native-tree' && Array.isArray(d.entries) && Array.isArray(d.directives)) {
+    return canonicalJson({
+      ...d,
+      // `tree [--all] /IMAGE HOST_DIR`: the host directory is its last word.
+      directives: d.directives.map((x) => (x[0] === 'tree' ? x.slice(0, -1) : x)),
+      entries: d.entries.map((e) => e.slice(0, 4)),
+    });
+  }
   if (!PATH_FREE_BUILDERS.has(d?.builder) || !Array.isArray(d.entries)) return canonicalJson(d);
   return canonicalJson({ ...d, entries: d.entries.map((e) => e.slice(0, 4)) });
 }

@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { missingKernelError } from '../config/kernelTree.js';
 import { RapidoError, type ErrorCode } from '../errors.js';
 import { chooseAccel, resolveQemuBinary, type AccelRequest, type VerdictStore } from './accel.js';
+import { uniqueSuffix } from '../store/uniqueSuffix.js';
+import { ConsoleRouter } from './consoleRouter.js';
 import { GUEST_STATUS_PREFIX } from './guestContract.js';
+import { MissingReport } from './missingReport.js';
 import { vmHostname } from './hostname.js';
 import { dieWithParent } from './parentDeath.js';
 import { planNet, type NetRequest } from './netArgs.js';
@@ -23,6 +26,14 @@ export interface BootVmOptions {
   accel: AccelRequest;
   interactive: boolean;
   quiet: boolean;
+  /** Unattended: firmware and kernel messages on consoleOut too (the log file has them either way). */
+  verbose?: boolean;
+  /**
+   * Unattended: where the whole console is kept, escape sequences removed;
+   * default `<image>.console.log` (`<image>.vm<N>.console.log` for VM N > 1),
+   * null for no file.
+   */
+  consoleLog?: string | null;
   /** QEMU_PID_DIR: VM pidfiles (and the status channel files) live here. */
   pidDir: string;
   /** VM_NET_CONF: per-VM settings (`vm<N>/hostname`, `vm<N>/<tap>.network`). */
@@ -37,7 +48,7 @@ export interface BootVmOptions {
   vmlinux?: string;
   verdicts: VerdictStore;
   qemuBinary?: string;
-  /** Each console line (non-interactive only), without the line ending. */
+  /** Each console line (non-interactive only; firmware, kernel and the steps' output), without line ending or escape sequences. */
   onConsoleLine?: (line: string) => void;
   /** Where the console is copied live when not interactive; default process.stdout, null for nowhere. */
   consoleOut?: NodeJS.WritableStream | null;
@@ -62,6 +73,18 @@ export interface BootResult {
   vmNum: number;
   /** For reasons other than 'guest': what happened (already passed to `log`). */
   message?: string;
+  /** Commands and shared libraries the steps needed and the image lacks, by name, with counts. */
+  missing: { commands: Map<string, number>; libraries: Map<string, number> };
+  /** The console log file, when one was written. */
+  consoleLog?: string;
+}
+
+/** How many kernel lines an unattended run that failed shows after the failure. */
+const KERNEL_TAIL_LINES = 50;
+
+/** The console log of VM `vmNum` booting `image`. */
+export function consoleLogPath(image: string, vmNum: number): string {
+  return vmNum === 1 ? `${image}.console.log` : `${image}.vm${vmNum}.console.log`;
 }
 
 const STATUS_TIMEOUT = EXIT.TIMEOUT;
@@ -93,11 +116,13 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
   };
   let slot: VmSlot | undefined;
   let statusFile: string | undefined;
+  let consoleFile: ConsoleLogFile | undefined;
   // Last resort if someone calls process.exit() while the VM runs.
   const onExit = () => {
     if (child?.pid && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     slot?.release();
     if (statusFile) unlinkQuiet(statusFile);
+    consoleFile?.abandon();
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   process.on('exit', onExit);
@@ -140,21 +165,65 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
     });
     if (opts.gdbPort !== undefined) log(gdbAttachLine(opts.gdbPort, opts.vmlinux));
 
-    const run = await runQemu(qemu, args, opts, log, (c, stop) => {
+    const missing = new MissingReport();
+    const out = opts.consoleOut === undefined ? process.stdout : opts.consoleOut;
+    let router: ConsoleRouter | undefined;
+    if (!opts.interactive) {
+      const logPath = opts.consoleLog === undefined ? consoleLogPath(opts.image, vmNum) : opts.consoleLog;
+      try {
+        if (logPath) consoleFile = new ConsoleLogFile(logPath);
+      } catch (e) {
+        log(`cannot write the console log ${logPath}: ${(e as Error).message}; booting without one`);
+      }
+      router = new ConsoleRouter({
+        out,
+        verbose: Boolean(opts.verbose),
+        log: consoleFile ? (t) => consoleFile!.write(t) : undefined,
+        onLine: (line, kind) => {
+          opts.onConsoleLine?.(line);
+          if (kind === 'guest') missing.scanConsoleLine(line);
+        },
+      });
+    }
+
+    const run = await runQemu(qemu, args, opts, log, router, (c, stop) => {
       child = c;
       stopQemu = stop;
       if (c.pid) slot!.qemuPid = c.pid;
     });
     if (interrupted) throw interruptedError(interrupted);
 
-    const guestStatus = readStatus(statusFile);
+    const statusText = readStatusText(statusFile);
+    missing.addStatusText(statusText);
+    const guestStatus = parseStatus(statusText);
+    const consoleLog = consoleFile?.finish();
+    consoleFile = undefined;
+    const done = (r: Omit<BootResult, 'missing' | 'consoleLog'>): BootResult => {
+      const result = { ...r, missing: { commands: missing.commands, libraries: missing.libraries }, consoleLog };
+      if (!opts.interactive) {
+        // A failure shows the kernel's last words (a quiet console hid them), unless they were on it already.
+        if (result.status !== 0 && !opts.verbose && router) {
+          const tail = router.kernelTail(KERNEL_TAIL_LINES);
+          if (tail.length) {
+            log(`the kernel's last ${tail.length} messages${consoleLog ? ` (all of the console: ${shown(consoleLog)})` : ''}:`);
+            out?.write(tail.map((l) => `${l}\n`).join(''));
+          }
+        }
+      }
+      for (const line of missing.lines()) log(line);
+      if (!opts.interactive) {
+        log(`VM ${vmNum} ${result.reason === 'guest' ? `finished with status ${result.status}` : `ended (${result.reason}), status ${result.status}`}` +
+          (consoleLog ? `; console with kernel messages: ${shown(consoleLog)}` : ''));
+      }
+      return result;
+    };
     if (run.timedOut) {
       const message = `VM ${vmNum} did not finish within ${opts.timeoutSec} s: stopped QEMU` +
         (guestStatus !== undefined ? ` (the guest had reported status ${guestStatus} but did not power off)` : '');
       log(message);
-      return { status: STATUS_TIMEOUT, reason: 'timeout', vmNum, message };
+      return done({ status: STATUS_TIMEOUT, reason: 'timeout', vmNum, message });
     }
-    if (guestStatus !== undefined) return { status: guestStatus, reason: 'guest', vmNum };
+    if (guestStatus !== undefined) return done({ status: guestStatus, reason: 'guest', vmNum });
 
     if (run.signal || run.code !== 0) {
       const how = run.signal ? `was killed by ${run.signal}` : `exited with status ${run.code}`;
@@ -167,17 +236,18 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       }
       const message = `QEMU ${how} before the guest reported a result${said}`;
       log(message);
-      return { status: STATUS_NO_RESULT, reason: 'qemu-failed', vmNum, message };
+      return done({ status: STATUS_NO_RESULT, reason: 'qemu-failed', vmNum, message });
     }
     const message = opts.interactive
       ? `VM ${vmNum} ended before the guest reported a result`
-      : `VM ${vmNum} stopped without reporting a result (kernel panic, or init died? look at the console output above)`;
+      : `VM ${vmNum} stopped without reporting a result (kernel panic, or init died? see the kernel's messages below)`;
     log(message);
-    return { status: STATUS_NO_RESULT, reason: 'no-status', vmNum, message };
+    return done({ status: STATUS_NO_RESULT, reason: 'no-status', vmNum, message });
   } finally {
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
     process.off('exit', onExit);
     if (statusFile) unlinkQuiet(statusFile);
+    consoleFile?.abandon();
     slot?.release();
   }
 }
@@ -198,6 +268,7 @@ function runQemu(
   args: string[],
   opts: BootVmOptions,
   log: (line: string) => void,
+  router: ConsoleRouter | undefined,
   started: (child: ChildProcess, stop: (sig: NodeJS.Signals) => void) => void,
 ): Promise<QemuRun> {
   const graceMs = (opts.killGraceSec ?? 3) * 1000;
@@ -246,22 +317,13 @@ function runQemu(
       stderr = (stderr + d).slice(-16384);
       if (stderrLive) errOut?.write(d);
     });
-    if (!opts.interactive) {
-      const out = opts.consoleOut === undefined ? process.stdout : opts.consoleOut;
-      let partial = '';
-      child.stdout!.on('data', (d: Buffer) => {
+    if (router) {
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         sawOutput = true;
         goLive();
-        out?.write(d);
-        if (!opts.onConsoleLine) return;
-        const lines = (partial + d.toString('utf8')).split('\n');
-        partial = lines.pop()!;
-        for (const l of lines) opts.onConsoleLine(l.replace(/\r+$/, ''));
+        router.push(d);
       });
-      child.stdout!.on('end', () => {
-        if (partial && opts.onConsoleLine) opts.onConsoleLine(partial.replace(/\r+$/, ''));
-        partial = '';
-      });
+      child.stdout!.on('end', () => router.end());
     }
 
     child.on('error', (e) => {
@@ -286,14 +348,17 @@ function runQemu(
   });
 }
 
-/** The guest's `rapido-status N`, or undefined if it never wrote one. */
-function readStatus(statusFile: string): number | undefined {
-  let text: string;
+/** What the guest wrote on its status port ('' when nothing). */
+function readStatusText(statusFile: string): string {
   try {
-    text = readFileSync(statusFile, 'latin1');
+    return readFileSync(statusFile, 'latin1');
   } catch {
-    return undefined;
+    return '';
   }
+}
+
+/** The guest's `rapido-status N`, or undefined if it never wrote one. */
+function parseStatus(text: string): number | undefined {
   let status: number | undefined;
   // The serial line discipline turns \n into \r\n; take the last report.
   for (const line of text.split(/\r?\n|\r/)) {
@@ -302,6 +367,49 @@ function readStatus(statusFile: string): number | undefined {
     if (m) status = Number(m[1]);
   }
   return status;
+}
+
+/**
+ * The console log, written under a temporary name beside its final one and
+ * renamed when the VM is gone: the previous run's log stays whole until then,
+ * and a killed run leaves no half log under the final name.
+ */
+class ConsoleLogFile {
+  private readonly tmp: string;
+  private fd: number | undefined;
+
+  constructor(private readonly path: string) {
+    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${uniqueSuffix()}.tmp`);
+    this.fd = openSync(this.tmp, 'w', 0o644);
+  }
+
+  write(text: string): void {
+    if (this.fd !== undefined) writeSync(this.fd, text);
+  }
+
+  /** Closes and renames it into place; returns its path. */
+  finish(): string {
+    if (this.fd !== undefined) {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+    }
+    this.fd = undefined;
+    renameSync(this.tmp, this.path);
+    return this.path;
+  }
+
+  abandon(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    unlinkQuiet(this.tmp);
+  }
+}
+
+/** A path as the user would type it from here. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('../') && rel.length < path.length ? rel : path;
 }
 
 /** The one-liner that attaches gdb to the VM's stub, with symbols when there is a vmlinux. */

@@ -41,6 +41,13 @@ export const USER_NIC = 'user';
 export const SHARE_MOUNT_TAG = 'host0';
 
 /**
+ * Non-interactive runs: the init's first line on the console, before any
+ * step's output. The host takes what came before it (and before the kernel's
+ * first record) for firmware output, kept out of stdout (consoleRouter.ts).
+ */
+export const GUEST_CONSOLE_MARKER = 'rapido-init: console';
+
+/**
  * The guest reports its result on a serial port of its own, never on the
  * console, so nothing a step prints can fake it. One line:
  *   `rapido-status <N>` where N is 0 or the first failing step's exit status.
@@ -59,3 +66,11 @@ export const GUEST_STATUS_SERIAL_INDEX = 3;
 export const GUEST_STATUS_SYSFS_PORT = '0x2E8';
 export const GUEST_STATUS_TTY = '/dev/ttyS3';
 export const GUEST_STATUS_PREFIX = 'rapido-status ';
+/**
+ * Before its status, on the same port, the guest lists the commands its steps
+ * called that the image lacks (bash's command_not_found_handle, through
+ * BASH_ENV), one line per call: `rapido-missing-command <NAME>`, at most
+ * GUEST_MISSING_MAX lines. The host counts them and prints one line.
+ */
+export const GUEST_MISSING_COMMAND_PREFIX = 'rapido-missing-command ';
+export const GUEST_MISSING_MAX = 1000;

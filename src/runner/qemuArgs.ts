@@ -49,7 +49,9 @@ export function kernelCmdline(
     `${KPARAM_HOSTNAME}=${o.hostname}`,
   ];
   // panic=-1 + -no-reboot: a panicking guest ends QEMU at once instead of hanging.
-  if (!o.interactive) params.push(`${KPARAM_EXIT}=1`, 'panic=-1');
+  // Kernel records in syslog form with a time (<6>[    1.234567] ...): the host
+  // tells them from a step's output by that (consoleRouter.ts).
+  if (!o.interactive) params.push(`${KPARAM_EXIT}=1`, 'panic=-1', 'console_msg_format=syslog', 'printk.time=1');
   if (o.quiet) params.push('quiet', 'loglevel=1');
   if (o.gdbPort !== undefined) params.push('nokaslr');
   params.push(...(o.net?.kernelParams ?? []));

@@ -28,7 +28,7 @@ function withTree(fn: (dir: string, tree: string) => void) {
 test('KERNEL_SRC: the tree\'s release and bzImage; modules in /lib/modules unless ${KERNEL_SRC}/mods exists', () => {
   withTree((dir, tree) => {
     const k = resolveKernel(conf(dir, { KERNEL_SRC: 'linux' }), join(dir, 'boot'), join(dir, 'lm'));
-    assert.deepEqual(k, { release: '6.1.192', image: join(tree, 'arch/x86/boot/bzImage'), modDir: join(dir, 'lm/6.1.192'), source: 'KERNEL_SRC' });
+    assert.deepEqual(k, { release: '6.1.192', image: join(tree, 'arch/x86/boot/bzImage'), modDir: join(dir, 'lm/6.1.192'), config: join(tree, '.config'), source: 'KERNEL_SRC' });
     mkdirSync(join(tree, 'mods'));
     assert.equal(resolveKernel(conf(dir, { KERNEL_SRC: 'linux' })).modDir, join(tree, 'mods/lib/modules/6.1.192'));
     // An explicit KERNEL_INSTALL_MOD_PATH still wins over the default.

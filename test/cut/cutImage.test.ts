@@ -33,7 +33,7 @@ test('cut: builds every layer, then a no-op re-cut is decided from stat alone, t
     p.write('data/sub/b.txt', 'b');
     const first = p.run(['cut', '-B', './r.rapido']);
     assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stderr, /5 layers \(5 built, 0 reused\)/);
+    assert.match(first.stderr, /6 layers \(6 built, 0 reused\)/);
     // What the guest sees once the kernel has unpacked every layer, symlinks followed.
     const view = new ImageView(readFileSync(p.out));
     for (const f of ['/bin/bash', '/usr/bin/bash', '/bin/sh', '/rapido-init', '/rapido-autorun/001-run.sh', '/data/a.txt', '/data/sub/b.txt', '/dev/console',
@@ -42,6 +42,13 @@ test('cut: builds every layer, then a no-op re-cut is decided from stat alone, t
       assert.ok(view.has(f), `the guest sees ${f}`);
     }
     assert.equal(view.lookup('/lib64/ld-linux-x86-64.so.2')!.type, 'file');
+    // The guest as a test environment: the kernel's config, the suites' users, a terminal description.
+    const kconfig = requireKernel().config;
+    if (existsSync(kconfig)) assert.deepEqual(view.lookup(`/boot/config-${KVER}`)!.data, readFileSync(kconfig));
+    const passwd = view.lookup('/etc/passwd')!.data!.toString();
+    for (const u of ['root:x:0:0:', 'fsgqa:x:1000:1000:', 'fsgqa2:x:1001:1001:', '123456-fsgqa:x:2000:2000:', 'nobody:x:65534:65534:']) assert.ok(passwd.includes(`\n${u}`) || passwd.startsWith(u), u);
+    assert.match(view.lookup('/etc/group')!.data!.toString(), /^fsgqa:x:1000:$/m);
+    assert.ok(['/etc/terminfo', '/lib/terminfo', '/usr/share/terminfo'].some((d) => view.has(`${d}/l/linux`)), 'terminfo for linux');
     assert.equal(view.lookup('/rapido-autorun/001-run.sh')!.mode, 0o755);
 
     for (const f of ['r.rapido', 'run.sh', 'data/a.txt', 'data/sub/b.txt', 'data/sub', 'data', 'rapido.conf']) age(join(p.dir, f));
@@ -67,12 +74,12 @@ test('cut: builds every layer, then a no-op re-cut is decided from stat alone, t
 
     const edit = p.run(['cut', '-B', './r.rapido']);
     assert.equal(edit.status, 0, edit.stderr);
-    assert.match(edit.stderr, /5 layers \(1 built, 4 reused\), rebuilt: overlay, /, 'the summary line names the rebuilt layer, not on a TTY too');
+    assert.match(edit.stderr, /6 layers \(1 built, 5 reused\), rebuilt: overlay, /, 'the summary line names the rebuilt layer, not on a TTY too');
     assert.equal(new ImageView(readFileSync(p.out)).lookup('/rapido-autorun/001-run.sh')!.data!.toString(), '#!/bin/sh\necho two\n');
 
     const ls = p.run(['ls'], { bin: RAPIDO_STORE_BIN });
     assert.equal(ls.status, 0, ls.stderr);
-    assert.match(ls.stdout, /6 layers/, 'the old overlay stays in the store');
+    assert.match(ls.stdout, /7 layers/, 'the old overlay stays in the store');
   } finally {
     p.cleanup();
   }
@@ -155,7 +162,7 @@ test('cut: two cuts at once into one store both succeed and build each layer onc
     assert.equal(r1.code, 0, r1.err);
     assert.equal(r2.code, 0, r2.err);
     const built = (s: string) => Number(/\((\d+) built/.exec(s)?.[1] ?? NaN);
-    assert.equal(built(r1.err) + built(r2.err), 5, `each layer built once: ${r1.err} | ${r2.err}`);
+    assert.equal(built(r1.err) + built(r2.err), 6, `each layer built once: ${r1.err} | ${r2.err}`);
     assert.deepEqual(readFileSync(p.out), readFileSync(p.out + '2'));
   } finally {
     p.cleanup();
@@ -198,7 +205,7 @@ test('cut: a dracut layer is cached with its closure and rebuilt when a file dra
     assert.ok(paths(p.out).has(extra.slice(1)), 'dracut installed the file');
     age(extra);
     const cached = p.run(['cut', '-B', './d.rapido', '-x', 'true']);
-    assert.match(cached.stderr, /\(1 built, 2 reused\)/, cached.stderr);
+    assert.match(cached.stderr, /\(1 built, 3 reused\)/, cached.stderr);
     writeFileSync(extra, 'version 2\n');
     age(extra);
     const why = p.run(['why', './d.rapido'], { bin: RAPIDO_STORE_BIN });
@@ -206,7 +213,7 @@ test('cut: a dracut layer is cached with its closure and rebuilt when a file dra
     assert.match(why.stdout, new RegExp(`file ${extra}: digest`));
     const rebuilt = p.run(['cut', '-B', './d.rapido']);
     assert.equal(rebuilt.status, 0, rebuilt.stderr);
-    assert.match(rebuilt.stderr, /\(1 built, 2 reused\)/);
+    assert.match(rebuilt.stderr, /\(1 built, 3 reused\)/);
     const e = readNewc(readFileSync(p.out)).filter((x) => x.path === extra.slice(1));
     assert.equal(e.at(-1)!.data!.toString(), 'version 2\n');
   } finally {

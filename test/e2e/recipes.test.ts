@@ -1,14 +1,13 @@
 /**
  * End to end: the shipped recipes, cut and booted with real QEMU (TCG here)
  * and the Debian kernel; the guest's status becomes rapido's exit status.
+ * The fstests and blktests recipes run the real suites: fstests.test.ts, blktests.test.ts.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { makeProject, REPO, type Project } from '../helpers/cliHarness.js';
+import { makeProject, type Project } from '../helpers/cliHarness.js';
 
-const FIXTURES = join(REPO, 'test/fixtures');
 const BOOT = ['--timeout', '240', '--accel', 'tcg'];
 
 const run = (p: Project, args: string[]) =>
@@ -52,32 +51,6 @@ describe('shipped recipes boot and do their job', { concurrency: 2 }, () => {
       assert.match(hung.err, /did not finish within 25 s/);
       assert.ok(Date.now() - t0 < 60_000);
       assert.ok(!qemuProcesses().some((c) => c.includes(p.dir)), 'no QEMU left behind');
-    } finally {
-      p.cleanup();
-    }
-  });
-
-  for (const fs of ['btrfs', 'xfs'] as const) {
-    test(`fstests-${fs}: zram devices, ${fs} at /mnt/test and /mnt/scratch, check's status is ours`, async () => {
-      const want = fs === 'btrfs' ? 0 : 3;
-      const p = makeProject(`FSTESTS_SRC="${join(FIXTURES, 'fstests')}"\nFSTESTS_ZRAM_SIZE="512M"\nFSTESTS_AUTORUN_CMD="./check --exit ${want}"\n`);
-      try {
-        const r = await run(p, ['cut', ...BOOT, `fstests-${fs}`]);
-        assert.equal(r.status, want, r.err + r.out.slice(-3000));
-        assert.match(r.out, new RegExp(`fstests: ${fs} mounted at /mnt/test and /mnt/scratch`));
-        assert.match(r.out, new RegExp(`check: ${fs} on /dev/zram0 \\(/mnt/test\\) and /dev/zram1 \\(/mnt/scratch\\): ready`));
-      } finally {
-        p.cleanup();
-      }
-    });
-  }
-
-  test('blktests-zram: the zram test device is ready and check runs', async () => {
-    const p = makeProject(`BLKTESTS_SRC="${join(FIXTURES, 'blktests')}"\nBLKTESTS_ZRAM_SIZE="64M"\n`);
-    try {
-      const r = await run(p, ['cut', ...BOOT, '-x', 'cd /blktests && ./check', 'blktests-zram']);
-      assert.equal(r.status, 0, r.err + r.out.slice(-3000));
-      assert.match(r.out, /check: \/dev\/zram0 ready, 131072 sectors/);
     } finally {
       p.cleanup();
     }

@@ -30,7 +30,10 @@ describe('guest init script', () => {
     for (const k of [contract.KPARAM_VM_NUM, contract.KPARAM_HOSTNAME, contract.KPARAM_EXIT]) {
       assert.ok(text.includes(`${k}=*)`), k);
     }
-    assert.ok(text.includes(`echo "${contract.GUEST_STATUS_PREFIX}$status" > "$status_tty"`));
+    assert.ok(text.includes(`{ report_missing; echo "${contract.GUEST_STATUS_PREFIX}$status"; } > "$status_tty"`));
+    assert.ok(text.includes(`echo "${contract.GUEST_MISSING_COMMAND_PREFIX}$name"`));
+    assert.ok(text.includes(`while [ $n -lt ${contract.GUEST_MISSING_MAX} ]`));
+    assert.ok(text.includes(`echo "${contract.GUEST_CONSOLE_MARKER}"`));
     assert.ok(text.includes(`[ "$port" = ${contract.GUEST_STATUS_SYSFS_PORT} ]`));
     assert.equal(contract.GUEST_STATUS_SYSFS_PORT, `0x${contract.GUEST_STATUS_IOPORT.toString(16).toUpperCase()}`);
     assert.equal(contract.GUEST_STATUS_TTY, `/dev/ttyS${contract.GUEST_STATUS_SERIAL_INDEX}`);

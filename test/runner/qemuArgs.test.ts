@@ -30,7 +30,7 @@ describe('kernelCmdline', () => {
   it('non-interactive: exits and never hangs on panic', () => {
     assert.equal(
       kernelCmdline(base),
-      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1',
+      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 console_msg_format=syslog printk.time=1',
     );
   });
   it('interactive and quiet, with extra parameters last', () => {
@@ -142,7 +142,7 @@ describe('one-off boot options: --kernel-param and --gdb', () => {
   it('--kernel-param ARGs come after QEMU_EXTRA_KERNEL_PARAMS, in order; --gdb adds nokaslr before both', () => {
     assert.equal(
       kernelCmdline({ ...base, extraKernelParams: 'debug', kernelParams: ['dyndbg="file zram_drv.c +p"', 'kaslr'], gdbPort: 1234 }),
-      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 nokaslr debug dyndbg="file zram_drv.c +p" kaslr',
+      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 console_msg_format=syslog printk.time=1 nokaslr debug dyndbg="file zram_drv.c +p" kaslr',
     );
   });
   it('--gdb=PORT: the stub on that TCP port, before QEMU_EXTRA_ARGS; none without it', () => {

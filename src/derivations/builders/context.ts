@@ -19,4 +19,4 @@ export interface CutContext {
 }
 
 /** Bumped whenever a builder's output for the same inputs changes: part of every layer key. */
-export const NATIVE_BUILDER_VERSION = 3;
+export const NATIVE_BUILDER_VERSION = 4;

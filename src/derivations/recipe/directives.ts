@@ -8,7 +8,7 @@ export const DIRECTIVES = {
   dir: { min: 1, max: Infinity },
   file: { min: 1, max: 2 },
   autorun: { min: 1, max: Infinity },
-  tree: { min: 2, max: 2 },
+  tree: { min: 2, max: 3 },
   slink: { min: 2, max: 2 },
   filter: { min: 1, max: Infinity },
   include: { min: 1, max: Infinity },
@@ -35,4 +35,13 @@ export interface Directive {
   /** Where it was written, for error messages and `rapido-store why`. */
   file: string;
   line: number;
+}
+
+/** `tree --all /IMAGE/PATH HOST_DIR`: keep what a tree leaves out by default (.git, build droppings). */
+export const TREE_ALL_FLAG = '--all';
+
+/** The image path and host directory of a `tree` directive, with or without `--all`. */
+export function treeArgs(d: { args: string[] }): { imagePath: string; hostDir: string; all: boolean } {
+  const all = d.args.length === 3;
+  return { imagePath: d.args[all ? 1 : 0], hostDir: d.args[all ? 2 : 1], all };
 }

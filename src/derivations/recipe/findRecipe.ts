@@ -55,14 +55,29 @@ export function findRecipe(name: string, conf: RapidoConfig): string {
       hint: `a recipe name is the file name of a NAME${RECIPE_SUFFIX} in a recipe directory (rapido list shows them)`,
     });
   }
-  for (const d of recipeDirs(conf)) {
-    const p = join(d, bare + RECIPE_SUFFIX);
-    if (isFile(p)) return p;
+  const dirs = recipeDirs(conf);
+  // The name as written first, in every directory; then its aliases (Rapido's `fstests_btrfs` is our `fstests-btrfs`).
+  for (const n of [bare, ...recipeAliases(bare)]) {
+    for (const d of dirs) {
+      const p = join(d, n + RECIPE_SUFFIX);
+      if (isFile(p)) return p;
+    }
   }
   const known = listRecipeFiles(conf).map((r) => r.name);
   throw new RapidoError('RECIPE_NOT_FOUND', `no recipe named '${name}'`, {
     hint: known.length ? `known recipes: ${known.join(', ')} (rapido list)` : 'no recipes found; see README',
   });
+}
+
+/**
+ * Other spellings of a recipe name: `_` and `-` swapped, so Rapido's
+ * recipe names (`fstests_btrfs`, `lio_local`) find ours (`fstests-btrfs`)
+ * and the other way round.
+ */
+export function recipeAliases(name: string): string[] {
+  const out = new Set([name.replaceAll('_', '-'), name.replaceAll('-', '_')]);
+  out.delete(name);
+  return [...out];
 }
 
 function isFile(p: string): boolean {

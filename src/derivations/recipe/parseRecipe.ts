@@ -4,7 +4,7 @@ import { RapidoError } from '../../errors.js';
 import { resolveCephClient } from '../../config/cephClient.js';
 import { netConfPath, type RapidoConfig } from '../../config/loadConfig.js';
 import { splitRecipeWords } from '../../config/shellSplit.js';
-import { DIRECTIVES, type Directive, type DirectiveKind } from './directives.js';
+import { DIRECTIVES, TREE_ALL_FLAG, type Directive, type DirectiveKind } from './directives.js';
 
 /** Rapido's networking manifest: `include net.fest` means our `network` directive, wherever the file is (or is not). */
 const RAPIDO_NET_MANIFEST = 'net.fest';
@@ -25,7 +25,7 @@ export interface Recipe {
 /** Directive arguments that name host paths (relative ones are taken from the manifest's directory). */
 const HOST_PATH_ARGS: Partial<Record<DirectiveKind, (i: number, n: number) => boolean>> = {
   file: (i) => i === 1,
-  tree: (i) => i === 1,
+  tree: (i, n) => i === n - 1,
   autorun: () => true,
   include: () => true,
 };
@@ -128,7 +128,11 @@ function checkArgs(kind: DirectiveKind, args: string[], where: string): void {
   if (kind === 'vm-mem' && !/^[1-9][0-9]*[KMGT]?$/i.test(args[0])) {
     throw new RapidoError('RECIPE_SYNTAX', `${where}: vm-mem wants a size like 512M or 2G, got '${args[0]}'`, { hint: usage(kind) });
   }
-  const imagePathArgs = kind === 'dir' ? args : kind === 'file' || kind === 'tree' || kind === 'slink' ? [args[0]] : [];
+  if (kind === 'tree' && args.length === 3 && args[0] !== TREE_ALL_FLAG) {
+    throw new RapidoError('RECIPE_SYNTAX', `${where}: tree takes one option, ${TREE_ALL_FLAG}, got '${args[0]}'`, { hint: usage(kind) });
+  }
+  const imagePathArgs =
+    kind === 'dir' ? args : kind === 'tree' ? [args[args.length - 2]] : kind === 'file' || kind === 'slink' ? [args[0]] : [];
   for (const p of imagePathArgs) {
     if (!p.startsWith('/') || p.split('/').includes('..')) {
       throw new RapidoError('RECIPE_SYNTAX', `${where}: image path '${p}' must be absolute and free of '..'`, { hint: usage(kind) });
@@ -184,7 +188,7 @@ function usage(kind: DirectiveKind): string {
     dir: 'dir /PATH... (an empty directory in the image)',
     file: 'file /IMAGE/PATH [HOST_PATH] (host file copied to the image path; without HOST_PATH the same path on the host)',
     autorun: 'autorun SCRIPT... (host scripts run at boot, in order)',
-    tree: 'tree /IMAGE/PATH HOST_DIR (a host directory copied recursively)',
+    tree: `tree [${TREE_ALL_FLAG}] /IMAGE/PATH HOST_DIR (a host directory copied recursively with its ELF files' libraries; .git and build droppings left out unless ${TREE_ALL_FLAG})`,
     slink: 'slink /IMAGE/PATH TARGET (a symlink)',
     filter: 'filter /IMAGE/PATH... (leave these paths, or glob matches, out of the image)',
     include: 'include MANIFEST... (another manifest, relative to this one)',

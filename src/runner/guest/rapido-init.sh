@@ -56,14 +56,34 @@ else
 	echo "rapido-init: no mount command in the image: /proc, /sys, /dev are not mounted"
 fi
 
+# /dev/fd and the standard streams: devtmpfs has no such links, and bash's
+# process substitution <(...) opens /dev/fd/N.
+if have ln; then
+	for link in fd:/proc/self/fd stdin:/proc/self/fd/0 stdout:/proc/self/fd/1 stderr:/proc/self/fd/2; do
+		[ -e "/dev/${link%%:*}" ] || [ -L "/dev/${link%%:*}" ] || ln -s "${link#*:}" "/dev/${link%%:*}" 2>/dev/null
+	done
+fi
+
+# The kernel's own filesystems that tests use (null_blk and LIO via configfs,
+# tracing, IMA...), each only where the kernel has it, so nothing is said
+# about one it lacks. configfs may be a module: load it (when the image has
+# it) before asking.
+kernel_fs() {
+	kfs=' '
+	[ -r /proc/filesystems ] || return 0
+	while read -r a b; do kfs="$kfs${b:-$a} "; done < /proc/filesystems
+}
+kernel_fs
+case "$kfs" in *' configfs '*) ;; *) have modprobe && modprobe -q configfs 2>/dev/null && kernel_fs ;; esac
+for fs in configfs:/sys/kernel/config debugfs:/sys/kernel/debug tracefs:/sys/kernel/tracing securityfs:/sys/kernel/security; do
+	case "$kfs" in *" ${fs%%:*} "*) [ -d "${fs#*:}" ] && mnt "${fs%%:*}" "${fs#*:}" ;; esac
+done
+
 # The kernel opens the console for us only if /dev/console exists in the
 # image; with devtmpfs mounted it always does, so reattach stdio to it.
 if [ -c /dev/console ]; then
 	exec 0<>/dev/console 1>&0 2>&0
 fi
-# SeaBIOS leaves the cursor mid-line and a quiet kernel prints nothing after
-# it: start our output on a line of its own.
-echo
 
 # Parameters with a dot are not passed to init as variables: parse the
 # command line ourselves (globbing off, so a stray '*' stays literal).
@@ -81,6 +101,11 @@ for word in $cmdline; do
 	esac
 done
 set +f
+# SeaBIOS leaves the cursor mid-line and a quiet kernel prints nothing after
+# it: start our output on a line of its own. Unattended, the host takes the
+# marker line for where the firmware's output ends.
+echo
+[ "$exit_after" = 1 ] && echo "rapido-init: console"
 [ -n "$hostname" ] || hostname=rapido$vm_num
 if [ -w /proc/sys/kernel/hostname ]; then
 	echo "$hostname" > /proc/sys/kernel/hostname
@@ -110,6 +135,83 @@ if mkdir -p /run/rapido/bin 2>/dev/null; then
 		chmod 0755 "/run/rapido/bin/$cmd" 2>/dev/null
 	done
 fi
+# Modules for devices, as udev would load them: the image's modules (kmod,
+# try-kmod) for the devices present at boot (coldplug: every bus device's
+# modalias, one modprobe for all) and for those that appear later (hotplug:
+# scsi_debug's disk needs sd_mod, a cdrom sr_mod). udevd does both when the
+# recipe brings it; else the kernel's uevent helper where it has one
+# (CONFIG_UEVENT_HELPER, off in Debian's); else a coldplug pass whenever
+# /sys/kernel/uevent_seqnum moves, polled twice a second: one read when idle.
+# rapido-coldplug runs a pass at once, for a script that cannot wait.
+krel=
+[ -r /proc/sys/kernel/osrelease ] && read -r krel < /proc/sys/kernel/osrelease
+udevd=
+for u in /lib/systemd/systemd-udevd /usr/lib/systemd/systemd-udevd; do
+	[ -x "$u" ] && udevd=$u && break
+done
+[ -n "$udevd" ] || ! have udevd || udevd=udevd
+if [ -n "$udevd" ] && have udevadm; then
+	"$udevd" --daemon >/dev/null 2>&1 &&
+		udevadm trigger --type=subsystems --action=add >/dev/null 2>&1 &&
+		udevadm trigger --type=devices --action=add >/dev/null 2>&1 &&
+		udevadm settle --timeout=30 >/dev/null 2>&1 ||
+		say "udevd did not start: no module hotplug"
+elif [ -d /run/rapido/bin ] && have modprobe && { [ -r "/lib/modules/$krel/modules.alias.bin" ] || [ -r "/lib/modules/$krel/modules.alias" ]; }; then
+	{
+		echo '#!/bin/sh'
+		echo '# One coldplug pass: the image'"'"'s modules for every bus device present (see rapido-init).'
+		echo 'set --'
+		echo 'for f in /sys/bus/*/devices/*/modalias; do'
+		echo '	[ -r "$f" ] && read -r a < "$f" && [ -n "$a" ] && set -- "$@" "$a"'
+		echo 'done'
+		echo '[ $# -eq 0 ] || exec modprobe -q -a -b "$@" 2>/dev/null'
+	} > /run/rapido/bin/rapido-coldplug
+	{
+		echo '#!/bin/sh'
+		echo '[ "$ACTION" = add ] && [ -n "$MODALIAS" ] && exec modprobe -q -b "$MODALIAS" 2>/dev/null'
+		echo 'exit 0'
+	} > /run/rapido/bin/rapido-hotplug
+	chmod 0755 /run/rapido/bin/rapido-coldplug /run/rapido/bin/rapido-hotplug 2>/dev/null
+	/run/rapido/bin/rapido-coldplug
+	if [ -w /sys/kernel/uevent_helper ]; then
+		echo /run/rapido/bin/rapido-hotplug > /sys/kernel/uevent_helper
+	elif have sleep && [ -r /sys/kernel/uevent_seqnum ]; then
+		(
+			trap - USR1 USR2 TERM
+			seen=
+			while :; do
+				read -r now < /sys/kernel/uevent_seqnum
+				if [ "$now" != "$seen" ]; then
+					seen=$now
+					/run/rapido/bin/rapido-coldplug
+				fi
+				sleep 0.5
+			done
+		) </dev/null >/dev/null 2>&1 &
+	fi
+fi
+
+# Honest results: every command a step calls that the image lacks is
+# recorded in $missing_cmds and reported to the host at the end (see the
+# status port below). bash (whose scripts the suites are) calls
+# command_not_found_handle, defined for every non-interactive bash through
+# BASH_ENV; a command -v/type probe is not a call, so it stays unrecorded.
+# dash and busybox sh have no such hook: the host reads their "not found"
+# messages off the console. World-writable: tests run commands as other users.
+missing_cmds=/run/rapido/missing-commands
+if [ -d /run/rapido ] && : > "$missing_cmds" 2>/dev/null; then
+	chmod 0666 "$missing_cmds" 2>/dev/null
+	{
+		echo 'command_not_found_handle() {'
+		echo '	{ echo "$1" >> '"$missing_cmds"'; } 2>/dev/null'
+		echo '	echo "${0##*/}: $1: command not found" >&2'
+		echo '	return 127'
+		echo '}'
+	} > /run/rapido/bash_env
+	BASH_ENV=/run/rapido/bash_env
+	export BASH_ENV
+fi
+
 # busybox's own halt/poweroff/reboot signal PID 1 (USR1/USR2/TERM): honour them.
 trap 'rapido_poweroff' USR1 USR2
 trap 'rapido_sysrq b; rapido_poweroff' TERM
@@ -194,7 +296,17 @@ for t in /sys/class/tty/ttyS*; do
 	fi
 done
 [ -n "$status_tty" ] || status_tty=/dev/ttyS3
-if ! { [ -c "$status_tty" ] && echo "rapido-status $status" > "$status_tty"; } 2>/dev/null; then
+# The missing commands first (at most 1000 lines, one per call: the host
+# counts them), then the status.
+report_missing() {
+	[ -s "$missing_cmds" ] || return 0
+	n=0
+	while [ $n -lt 1000 ] && read -r name; do
+		echo "rapido-missing-command $name"
+		n=$((n + 1))
+	done < "$missing_cmds"
+}
+if ! { [ -c "$status_tty" ] && { report_missing; echo "rapido-status $status"; } > "$status_tty"; } 2>/dev/null; then
 	say "no status port ($status_tty): cannot report status $status to the host"
 fi
 

@@ -101,7 +101,7 @@ test('import via the CLI: unsigned, truncated and tampered archives are refused 
     assert.deepEqual(ls.json, []);
     const ok = store(p, ['import', 'plain.tar', '--no-verify-signature', '--pin', 'plain'], env2);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stderr, /signature not checked \(--no-verify-signature\): 3 added, 0 already present; pinned as plain/);
+    assert.match(ok.stderr, /signature not checked \(--no-verify-signature\): 4 added, 0 already present; pinned as plain/);
   } finally {
     p.cleanup();
   }

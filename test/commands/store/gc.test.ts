@@ -46,7 +46,7 @@ test('gc via the CLI: images, recent cuts and pins are roots; --dry-run removes 
     assert.deepEqual(dry.json.removed.items.map((i: { key: string }) => i.key), [k2['tree:/d']], 'only r2\'s own layer is unrooted');
     assert.deepEqual(dry.json.kept.rooted.byKind.image.roots, [p.out]);
     assert.deepEqual(dry.json.kept.rooted.byKind.pin.roots, ['keep3']);
-    assert.equal(dry.json.kept.rooted.byKind.image.layers, 3);
+    assert.equal(dry.json.kept.rooted.byKind.image.layers, 4);
 
     // The recent cuts of each recipe are roots too.
     const recent = storeJson(p, ['gc', '--dry-run', '--grace', '0', '--keep-last', '1']);
@@ -55,9 +55,9 @@ test('gc via the CLI: images, recent cuts and pins are roots; --dry-run removes 
 
     const text = store(p, ['gc', '--dry-run', '--grace', '0', '--keep-last', '0']);
     assert.match(text.stdout, /gc --dry-run: would remove 1 layer: [\d.]+ KiB/);
-    assert.match(text.stdout, /^ {2}images +3 layers, .*: 1 image .*initrds\/myinitrd$/m);
+    assert.match(text.stdout, /^ {2}images +4 layers, .*: 1 image .*initrds\/myinitrd$/m);
     assert.match(text.stdout, /^ {2}last 0 cuts +none$/m);
-    assert.match(text.stdout, /^ {2}pins +3 layers, .*: keep3$/m);
+    assert.match(text.stdout, /^ {2}pins +4 layers, .*: keep3$/m);
 
     const real = store(p, ['gc', '--grace', '0', '--keep-last', '0']);
     assert.equal(real.status, 0, real.stderr);

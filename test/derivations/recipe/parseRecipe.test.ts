@@ -61,7 +61,7 @@ test('recipe: directives, includes, expansion, relative host paths, env defaults
     assert.equal(r.directives[1].line, 2);
     // Layers: ordered by how often they change, filters in every native layer.
     const plans = planLayers(r);
-    assert.deepEqual(plans.map((p) => p.name), ['dracut', 'system', 'tree:/src', 'kmod-index', 'kmods', 'overlay']);
+    assert.deepEqual(plans.map((p) => p.name), ['dracut', 'system', 'tree:/src', 'kconfig', 'kmod-index', 'kmods', 'overlay']);
     assert.ok(plans.find((p) => p.name === 'kmods')!.directives.some((d) => d.kind === 'filter'));
     assert.ok(!plans.find((p) => p.name === 'dracut')!.directives.some((d) => d.kind === 'filter'));
   });
@@ -75,7 +75,7 @@ test('recipe: errors name the file, line and variable', () => {
       return () => parseRecipe('bad', join(dir, 'bad.rapido'), conf);
     };
     assert.throws(write('bin bash\nfrobnicate x\n'), isErr('RECIPE_SYNTAX', /bad\.rapido:2: unknown directive 'frobnicate'/));
-    assert.throws(write('tree /only-one\n'), isErr('RECIPE_SYNTAX', /'tree' takes 2 argument/));
+    assert.throws(write('tree /only-one\n'), isErr('RECIPE_SYNTAX', /'tree' takes 2 to 3 argument/));
     assert.throws(write('bin ${NOPE}/x\n'), isErr('CONF_MISSING', /bad\.rapido:1: \$\{NOPE\} is not set/));
     assert.throws(write('require FSTESTS_SRC\n'), isErr('CONF_MISSING', /FSTESTS_SRC is not set \(required by .*bad\.rapido:1\)/));
     assert.throws(write('vm-mem lots\n'), isErr('RECIPE_SYNTAX', /vm-mem wants a size/));
@@ -89,7 +89,7 @@ test('recipe: errors name the file, line and variable', () => {
 test('shipped recipes parse and plan', async () => {
   const { listRecipeFiles } = await import('../../../src/derivations/recipe/findRecipe.js');
   withDir((dir) => {
-    const conf = loadConfig(dir, { FSTESTS_SRC: '/fs', BLKTESTS_SRC: '/blk' });
+    const conf = loadConfig(dir, { FSTESTS_SRC: '/fs', BLKTESTS_SRC: '/blk', CEPH_SRC: '/ceph' });
     const names = listRecipeFiles(conf).map((r) => r.name);
     for (const want of ['simple-example', 'fstests-btrfs', 'fstests-xfs', 'blktests-zram']) assert.ok(names.includes(want), want);
     for (const r of listRecipeFiles(conf)) {

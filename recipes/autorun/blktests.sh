@@ -1,0 +1,58 @@
+#!/bin/bash
+# blktests. With BLKTESTS_TEST_DEVS (blktests-zram: /dev/zram0) those are
+# TEST_DEVS; without, only the device-less tests run (null_blk, scsi_debug,
+# loop, nvme over the loop transport, null_blk zoned).
+#
+# What runs:
+#   BLKTESTS_AUTORUN_CMD set: that command, in /blktests
+#   -x/-f steps given:        nothing here; the steps run after this script
+#   neither:                  the recipe's quick set, ./check $BLKTESTS_QUICK
+# The status is check's, and never 0 when check's output says a test failed,
+# named no group or test ("./check zram" in upstream blktests), or ran none.
+set -e
+devs=()
+for d in $BLKTESTS_TEST_DEVS; do
+	case "$d" in
+	/dev/zram*)
+		modprobe zram num_devices=1
+		echo "${BLKTESTS_ZRAM_SIZE:-1G}" > "/sys/block/${d#/dev/}/disksize"
+		;;
+	esac
+	devs+=("$d")
+done
+{
+	echo "TEST_DEVS=(${devs[*]})"
+	echo "NVMET_TRTYPES=${BLKTESTS_NVMET_TRTYPES:-loop}"
+} > /blktests/config
+echo "blktests: TEST_DEVS=(${devs[*]}), NVMET_TRTYPES=${BLKTESTS_NVMET_TRTYPES:-loop}"
+cd /blktests
+
+run_honestly() {
+	local out=/tmp/blktests-check.out st=0
+	set +e
+	eval "$1" 2>&1 | tee "$out"
+	st=${PIPESTATUS[0]}
+	set -e
+	if [ "$st" -eq 0 ]; then
+		if grep -q 'no group or test named' "$out"; then
+			echo "blktests: check was given a group or test that does not exist; failing the run" >&2
+			st=1
+		elif grep -qE '\[failed\]' "$out"; then
+			echo "blktests: check reported failures but exited 0; failing the run" >&2
+			st=1
+		elif ! grep -qE '\[(passed|not run)\]' "$out"; then
+			echo "blktests: check ran no test; failing the run" >&2
+			st=1
+		fi
+	fi
+	return "$st"
+}
+
+if [ -n "$BLKTESTS_AUTORUN_CMD" ]; then
+	run_honestly "$BLKTESTS_AUTORUN_CMD"
+elif ls /rapido-post/* > /dev/null 2>&1; then
+	: # -x/-f steps follow and run the tests
+elif [ -n "$BLKTESTS_QUICK" ]; then
+	echo "blktests: quick set: ./check $BLKTESTS_QUICK (set BLKTESTS_AUTORUN_CMD or use -x to run others)"
+	run_honestly "./check $BLKTESTS_QUICK"
+fi
