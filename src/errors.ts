@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'BIN_LIB_MISSING'
   | 'BIN_NOT_FOUND'
   | 'BIN_SHIM'
+  | 'CEPH_CONFIG'
   | 'COMPOSE_FAILED'
   | 'CONF_MISSING'
   | 'CONF_SYNTAX'

@@ -13,6 +13,8 @@ export const KNOWN_CONF_KEYS: ReadonlySet<string> = new Set([
   // Used by the shipped recipes.
   'FSTESTS_SRC', 'FSTESTS_ZRAM_SIZE', 'FSTESTS_AUTORUN_CMD', 'FSTESTS_FS', 'BLKTESTS_SRC', 'BLKTESTS_ZRAM_SIZE',
   'BLKTESTS_AUTORUN_CMD',
+  // The Ceph client recipes (the `ceph` directive), and rapido-ceph-cluster's DIR/rapido.conf lines.
+  'CEPH_CONF', 'CEPH_KEYRING', 'CEPH_FS', 'CEPH_MOUNT_OPTS', 'CEPH_MOUNT_TIMEOUT', 'CEPH_MON_ADDR',
   // Rapido's rapido.conf (rapido.conf.example and runtime.vars).
   'DRACUT_SRC', 'DYN_DEBUG_MODULES', 'DYN_DEBUG_FILES', 'BR_DHCP_SRV_RANGE',
   'TAP_DEV0', 'TAP_DEV1', 'MAC_ADDR1', 'MAC_ADDR2', 'IP_ADDR1', 'IP_ADDR2', 'IP_ADDR1_DHCP', 'IP_ADDR2_DHCP',

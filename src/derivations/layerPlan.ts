@@ -37,6 +37,7 @@ const KIND_OF: Record<DirectiveKind, LayerKind | 'all' | null> = {
   env: null,
   description: null,
   network: 'net',
+  ceph: 'overlay',
 };
 
 /**

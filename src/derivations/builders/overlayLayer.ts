@@ -9,6 +9,7 @@ import {
 } from '../../runner/guestContract.js';
 import type { HostInputs } from '../hostInputs.js';
 import type { LayerPlan } from '../layerPlan.js';
+import { addCephFiles } from './cephFiles.js';
 import type { CutContext } from './context.js';
 import { EntrySet } from './entrySet.js';
 
@@ -62,6 +63,9 @@ export function collectOverlayLayer(plan: LayerPlan, ctx: CutContext, inputs: Ho
         else throw new RapidoError('FILE_MISSING', `${where}: ${host} is ${st ? 'not a regular file' : 'missing'}`, { hint: 'file /IMAGE/PATH [HOST_PATH]: the host file must exist' });
         break;
       }
+      case 'ceph':
+        addCephFiles(set, inputs, d.args, where);
+        break;
       case 'vm-cpus':
         set.addData(`${GUEST_RSC_DIR}/cpu/${d.args[0]}`, Buffer.alloc(0));
         break;

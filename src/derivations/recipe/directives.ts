@@ -22,13 +22,15 @@ export const DIRECTIVES = {
   description: { min: 0, max: Infinity },
   // A NIC per net-conf tap (or user-mode networking) and the host share; Rapido spells it `include net.fest`.
   network: { min: 0, max: 0 },
+  // The Ceph cluster's monitors and the user's key at /etc/ceph (from CEPH_CONF + CEPH_KEYRING, or CEPH_SRC).
+  ceph: { min: 0, max: 0 },
 } as const;
 
 export type DirectiveKind = keyof typeof DIRECTIVES;
 
 export interface Directive {
   kind: DirectiveKind;
-  /** Arguments after `${VAR}` expansion. Host paths are made absolute against the manifest's directory. `network`: the VM_NET_CONF directory. */
+  /** Arguments after `${VAR}` expansion. Host paths are made absolute against the manifest's directory. `network`: the VM_NET_CONF directory; `ceph`: conf, keyring, user, mon name. */
   args: string[];
   /** Where it was written, for error messages and `rapido-store why`. */
   file: string;

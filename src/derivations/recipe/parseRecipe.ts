@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { RapidoError } from '../../errors.js';
+import { resolveCephClient } from '../../config/cephClient.js';
 import { netConfPath, type RapidoConfig } from '../../config/loadConfig.js';
 import { splitRecipeWords } from '../../config/shellSplit.js';
 import { DIRECTIVES, TREE_ALL_FLAG, type Directive, type DirectiveKind } from './directives.js';
@@ -93,6 +94,13 @@ function parseFile(path: string, conf: RapidoConfig, recipe: Recipe, stack: stri
     }
     if (kind === 'network') {
       recipe.directives.push(networkDirective(conf, path, n + 1));
+      continue;
+    }
+    if (kind === 'ceph') {
+      // Paths and names only (the files are the overlay's inputs); the guest scripts see CEPH_USER.
+      const c = resolveCephClient(conf, where);
+      recipe.vars.CEPH_USER = c.user;
+      recipe.directives.push({ kind, args: [c.conf, c.keyring, c.user, c.monName], file: path, line: n + 1 });
       continue;
     }
     if (kind === 'require') {
@@ -191,6 +199,7 @@ function usage(kind: DirectiveKind): string {
     require: 'require VAR... (fail early unless rapido.conf or the environment sets VAR)',
     env: 'env VAR [DEFAULT] (pass a rapido.conf value to the guest\'s autorun environment)',
     description: 'description TEXT',
+    ceph: 'ceph (no arguments: the cluster of CEPH_CONF + CEPH_KEYRING, or CEPH_SRC\'s vstart, for CEPH_USER: its monitors and that user\'s key at /etc/ceph)',
     network: 'network (no arguments: NICs from VM_NET_CONF\'s vmN/<tap>.network files, or user-mode networking; Rapido\'s `include net.fest` means the same)',
   };
   return `usage: ${u[kind]}`;
