@@ -103,7 +103,10 @@ export type ErrorCode =
   | 'STORE_VERSION'
   | 'TREE_MISSING'
   | 'USAGE'
-  | 'VIRTFS_PATH';
+  | 'VIRTFS_PATH'
+  | 'VM_BUSY'
+  | 'VM_NOT_RUNNING'
+  | 'SSH_NO_KEY';
 
 /**
  * The one error type rapido raises on purpose. `code` is stable (scripts may

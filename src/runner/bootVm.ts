@@ -51,9 +51,13 @@ export interface BootVmOptions {
   log?: (line: string) => void;
   /** Seconds between SIGTERM and SIGKILL when we stop QEMU. */
   killGraceSec?: number;
+  /** Claim exactly this VM number (error if it runs) instead of the lowest free one. */
+  vmNum?: number;
+  /** Aborted: stop this VM (a pair's server once its client is done); the result's reason is 'stopped'. */
+  stop?: AbortSignal;
 }
 
-type BootReason = 'guest' | 'timeout' | 'no-status' | 'qemu-failed';
+type BootReason = 'guest' | 'timeout' | 'no-status' | 'qemu-failed' | 'stopped';
 
 export interface BootResult {
   /** The guest's status, or 124 (timeout) / 125 (no status reported). */
@@ -101,9 +105,15 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   process.on('exit', onExit);
+  let stopped = false;
+  const onStop = () => {
+    stopped = true;
+    stopQemu?.('SIGTERM');
+  };
+  opts.stop?.addEventListener('abort', onStop, { once: true });
 
   try {
-    slot = claimVmSlot(opts.pidDir);
+    slot = claimVmSlot(opts.pidDir, opts.vmNum);
     const vmNum = slot.vmNum;
     const hostname = vmHostname(opts.netConfDir, vmNum);
     const net = opts.net ? planNet({ ...opts.net, netConfDir: opts.netConfDir }, vmNum) : undefined;
@@ -144,6 +154,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       child = c;
       stopQemu = stop;
       if (c.pid) slot!.qemuPid = c.pid;
+      if (opts.stop?.aborted) onStop();
     });
     if (interrupted) throw interruptedError(interrupted);
 
@@ -155,6 +166,11 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       return { status: STATUS_TIMEOUT, reason: 'timeout', vmNum, message };
     }
     if (guestStatus !== undefined) return { status: guestStatus, reason: 'guest', vmNum };
+    if (stopped) {
+      const message = `VM ${vmNum} stopped: its client was done before it reported a result`;
+      log(message);
+      return { status: STATUS_NO_RESULT, reason: 'stopped', vmNum, message };
+    }
 
     if (run.signal || run.code !== 0) {
       const how = run.signal ? `was killed by ${run.signal}` : `exited with status ${run.code}`;
@@ -175,6 +191,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
     log(message);
     return { status: STATUS_NO_RESULT, reason: 'no-status', vmNum, message };
   } finally {
+    opts.stop?.removeEventListener('abort', onStop);
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
     process.off('exit', onExit);
     if (statusFile) unlinkQuiet(statusFile);

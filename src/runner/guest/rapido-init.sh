@@ -82,6 +82,11 @@ for word in $cmdline; do
 done
 set +f
 [ -n "$hostname" ] || hostname=rapido$vm_num
+# Steps of a server/client recipe branch on the VM number (VM 1 serves).
+# RAPIDO_EXIT=1: unattended, the VM powers off after the steps (a server step stays in the foreground).
+RAPIDO_VM_NUM=$vm_num
+RAPIDO_EXIT=${exit_after:-0}
+export RAPIDO_VM_NUM RAPIDO_EXIT
 if [ -w /proc/sys/kernel/hostname ]; then
 	echo "$hostname" > /proc/sys/kernel/hostname
 elif have hostname; then
