@@ -106,7 +106,7 @@ export type ErrorCode =
   | 'VIRTFS_PATH'
   | 'VM_BUSY'
   | 'VM_NOT_RUNNING'
-  | 'SSH_NO_KEY';
+  | 'SSH_NO_CLIENT';
 
 /**
  * The one error type rapido raises on purpose. `code` is stable (scripts may

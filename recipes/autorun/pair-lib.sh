@@ -63,10 +63,14 @@ pair_serve() {
 }
 
 _pair_serve_loop() {
-	local dev=$1 line reply
+	local dev=$1 line reply ncpid rfd wfd
+	# A client already gone must not kill the server with SIGPIPE.
+	trap '' PIPE
 	while :; do
 		coproc PAIR_NC { busybox nc -l -p "$PAIR_CTL_PORT"; }
-		read -r line <&"${PAIR_NC[0]}"
+		# bash unsets PAIR_NC and PAIR_NC_PID once it reaps nc: keep them.
+		ncpid=$PAIR_NC_PID rfd=${PAIR_NC[0]} wfd=${PAIR_NC[1]}
+		read -r line <&"$rfd" || line=
 		case "$line" in
 		sum\ *\ *)
 			set -- $line
@@ -77,9 +81,9 @@ _pair_serve_loop() {
 		bye) reply=bye ;;
 		*) reply="error unknown request '$line'" ;;
 		esac
-		echo "$reply" >&"${PAIR_NC[1]}"
-		eval "exec ${PAIR_NC[1]}>&-"
-		wait "$PAIR_NC_PID" 2>/dev/null
+		echo "$reply" >&"$wfd" 2>/dev/null || :
+		eval "exec $wfd>&- $rfd<&-"
+		wait "$ncpid" 2>/dev/null || :
 		[ "$reply" = bye ] && { echo "pair: server: client said bye"; return 0; }
 	done
 }

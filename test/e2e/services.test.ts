@@ -5,9 +5,12 @@
  * test makes (never the host's). One two-VM boot per recipe.
  */
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { makeProject, type Project } from '../helpers/cliHarness.js';
-import { haveQemu, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
+import { haveQemu, hostKernel, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
 import { canUseNetns, makeNetns, NETNS_NEEDS, type Netns } from '../helpers/netns.js';
 
 const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}`;
@@ -32,6 +35,9 @@ async function inPairNetns(conf: string, fn: (ns: Netns, p: Project) => Promise<
     p.cleanup();
   }
 }
+
+/** The console minus kernel messages and firmware noise: what a failed assertion shows. */
+const steps = (out: string) => out.split('\n').filter((l) => !/^\[vm\d\] (\[ *\d+\.\d+\]|\s*$)/.test(l)).slice(-60).join('\n');
 
 /** A bash step (-f) that runs only on the client (both VMs boot the same image). */
 const onClient = (lines: string[]) => ['#!/bin/bash', '[ "$RAPIDO_VM_NUM" = 2 ] || exit 0', 'set -e', '. /usr/lib/rapido/pair-lib.sh', ...lines, ''].join('\n');
@@ -66,7 +72,8 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     assert.equal(cut.status, 0, cut.stderr);
     const r = await ns.rapido(p, PAIR);
     const out = r.stdout;
-    assert.equal(r.status, 0, r.stderr + out.slice(-4000));
+    const say = `${r.stderr}\n${steps(out)}`;
+    assert.equal(r.status, 0, say);
     assert.match(out, /\[vm1\] nvme-tcp: server: \/dev\/zram0 exported as \S+ on 192\.168\.155\.101:4420/);
     assert.match(out, /\[vm2\] nvme-tcp: client: \/dev\/nvme\d+n1 connected to 192\.168\.155\.101:4420/);
     assert.match(out, /\[vm2\] SUBSYS-OK/);
@@ -74,7 +81,35 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     assert.ok(client, 'the client printed its checksum');
     assert.match(out, new RegExp(`\\[vm1\\] pair: server: /dev/zram0 1048576\\+4194304 ${client[1]}`), 'the server read the same bytes from its zram');
     assert.match(out, /\[vm2\] DISCONNECT-OK/);
-    assert.match(out, /\[vm1\] pair: server: client said bye/);
+    assert.match(out, /\[vm1\] pair: server: client said bye/, say);
     assert.doesNotMatch(r.stderr, /the server's steps failed/);
+  }));
+
+  test('dropbear: the host in the namespace runs `rapido ssh -- uname -r` against the running guest and gets its release', () => inPairNetns('', async (ns, p) => {
+    const keygen = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'rapido-e2e', '-f', `${p.dir}/id_ed25519`]);
+    assert.equal(keygen.status, 0, String(keygen.stderr));
+    appendFileSync(`${p.dir}/rapido.conf`, `SSH_AUTHORIZED_KEY="${p.dir}/id_ed25519.pub"\n`);
+    const cut = p.run(['cut', '-B', 'dropbear']);
+    assert.equal(cut.status, 0, cut.stderr);
+    const boot = ns.rapido(p, ['boot', '--accel', 'tcg', '--timeout', '300', '--exit']);
+    let done = false;
+    void boot.then(() => (done = true));
+    let ssh = { status: -1, stdout: '', stderr: '' };
+    const deadline = Date.now() + 280_000;
+    while (!done && Date.now() < deadline) {
+      ssh = await ns.rapido(p, ['ssh', '--', 'uname', '-r']);
+      if (ssh.status === 0) break;
+      await sleep(1000);
+    }
+    assert.equal(ssh.status, 0, `rapido ssh never succeeded: ${ssh.stderr}`);
+    assert.equal(ssh.stdout.trim(), hostKernel()!.release, 'the guest runs the kernel the cut was made for');
+    const bye = await ns.rapido(p, ['ssh', '--', 'touch', '/run/dropbear-done']);
+    assert.equal(bye.status, 0, bye.stderr);
+    const r = await boot;
+    assert.equal(r.status, 0, r.stderr + r.stdout.slice(-3000));
+    assert.match(r.stdout, /dropbear: listening on port 22 \(rapido1\)/);
+    const gone = await ns.rapido(p, ['ssh', '--', 'true']);
+    assert.equal(gone.status, 1);
+    assert.match(gone.stderr, /VM 1 is not running/);
   }));
 });
