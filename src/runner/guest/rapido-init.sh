@@ -107,6 +107,11 @@ set +f
 echo
 [ "$exit_after" = 1 ] && echo "rapido-init: console"
 [ -n "$hostname" ] || hostname=rapido$vm_num
+# Steps of a server/client recipe branch on the VM number (VM 1 serves).
+# RAPIDO_EXIT=1: unattended, the VM powers off after the steps (a server step stays in the foreground).
+RAPIDO_VM_NUM=$vm_num
+RAPIDO_EXIT=${exit_after:-0}
+export RAPIDO_VM_NUM RAPIDO_EXIT
 if [ -w /proc/sys/kernel/hostname ]; then
 	echo "$hostname" > /proc/sys/kernel/hostname
 elif have hostname; then
