@@ -67,6 +67,15 @@ describe('Ceph client VMs: what fails at boot says which part', { concurrency: 1
   });
 
   test('a key the cluster does not know (another cluster\'s keyring, or one from before a restart): rejected, named, no hang', async () => {
+    // The cluster binds to the bridge address: bring the bridge up first (idempotent), whatever ran before.
+    const netp: Project = makeProject(NET);
+    try {
+      netp.write('net-conf/vm1/rapido-tap1.network', '[Network]\nAddress=192.168.155.101/24\n');
+      const setup = await ns.rapido(netp, ['setup-network']);
+      assert.equal(setup.status, 0, setup.stderr);
+    } finally {
+      netp.cleanup();
+    }
     const cluster = join(dir, 'cluster');
     const start = ns.sh(`${CLUSTER} start -a 192.168.155.1 -d ${cluster}`);
     assert.equal(start.status, 0, start.stderr + start.stdout);
