@@ -2,7 +2,8 @@
 # Installs the Debian packages of the servers the end-to-end tests start and
 # stop themselves (a Ceph cluster, ...). Not needed to use rapido.
 set -euo pipefail
-debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd iproute2)
+# qemu-block-extra: QEMU's rbd driver (the qemu-rbd recipe).
+debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd qemu-block-extra iproute2)
 missing=()
 for p in "${debs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
