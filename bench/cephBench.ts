@@ -51,12 +51,13 @@ function loop(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Loop
   });
 }
 
-export async function cephBench(repo: string, root: string, runs: number): Promise<Row[]> {
+/** `kver`: the Debian kernel rapido boots (run.ts's choice), not the host's `uname -r`. */
+export async function cephBench(repo: string, root: string, kver: string, runs: number): Promise<Row[]> {
   if (process.getuid?.() !== 0) return [{ name: 'ceph: skipped (needs root for a network namespace)', ms: NaN }];
   if (spawnSync('sh', ['-c', 'command -v ceph-mon']).status !== 0) return [{ name: 'ceph: skipped (no ceph-mon: scripts/setup-test-services.sh)', ms: NaN }];
   const proj = join(root, 'ceph');
   const cluster = join(proj, 'cluster');
-  const rel = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim();
+  const rel = kver;
   // A KERNEL_SRC-shaped tree from the installed kernel: its bzImage, and its modules hard-linked under mods/.
   const ksrc = join(proj, 'linux');
   mkdirSync(join(ksrc, 'arch/x86/boot'), { recursive: true });

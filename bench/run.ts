@@ -170,7 +170,7 @@ async function main(): Promise<void> {
       ['boot', () => (process.env.BENCH_BOOT === '0' ? [] : bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
       ['network no-op', () => netNoopBench(REPO, root, RUNS * 2)],
       ['network up', () => (process.env.BENCH_BOOT === '0' ? [] : netUpBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
-      ['ceph', () => (process.env.BENCH_BOOT === '0' ? [] : cephBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
+      ['ceph', () => (process.env.BENCH_BOOT === '0' ? [] : cephBench(REPO, root, kver, Math.max(3, Math.ceil(RUNS / 2))))],
     ];
     // BENCH_ONLY=ceph,boot: just those sections (a full run takes a while).
     const only = process.env.BENCH_ONLY?.split(',').map((x) => x.trim());
