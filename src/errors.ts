@@ -106,7 +106,10 @@ export type ErrorCode =
   | 'TREE_LIB_MISSING'
   | 'TREE_MISSING'
   | 'USAGE'
-  | 'VIRTFS_PATH';
+  | 'VIRTFS_PATH'
+  | 'VM_BUSY'
+  | 'VM_NOT_RUNNING'
+  | 'SSH_NO_CLIENT';
 
 /**
  * The one error type rapido raises on purpose. `code` is stable (scripts may

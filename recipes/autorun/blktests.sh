@@ -25,6 +25,11 @@ done
 	echo "NVMET_TRTYPES=${BLKTESTS_NVMET_TRTYPES:-loop}"
 } > /blktests/config
 echo "blktests: TEST_DEVS=(${devs[*]}), NVMET_TRTYPES=${BLKTESTS_NVMET_TRTYPES:-loop}"
+# SCSI disks (scsi_debug's) need sd_mod and sg the moment they appear: blktests
+# waits with `udevadm settle`, which knows nothing of the guest's hotplug
+# helper, so a module it loads a little later leaves the test without a disk.
+modprobe -q sd_mod 2>/dev/null || :
+modprobe -q sg 2>/dev/null || :
 cd /blktests
 
 run_honestly() {

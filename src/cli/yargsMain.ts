@@ -6,6 +6,7 @@ import { bootModule } from '../commands/boot.js';
 import { listModule } from '../commands/list.js';
 import { setupNetworkModule } from '../commands/setupNetwork.js';
 import { teardownNetworkModule } from '../commands/teardownNetwork.js';
+import { sshModule } from '../commands/ssh.js';
 import { EXIT } from '../exitCodes.js';
 
 export async function runYargs(argv: string[]): Promise<void> {
@@ -18,6 +19,7 @@ export async function runYargs(argv: string[]): Promise<void> {
     .command(listModule)
     .command(setupNetworkModule)
     .command(teardownNetworkModule)
+    .command(sshModule)
     .command('help', 'show this help', {}, () => {
       y.showHelp('log');
     })

@@ -9,6 +9,7 @@ import { imageVmResources } from '../image/vmResources.js';
 import type { Store } from '../store/index.js';
 import { bootOptionsFrom, withBootOptions, type BootOptions } from './bootOptions.js';
 import type { NetRequest } from '../runner/netArgs.js';
+import type { BootVmOptions } from '../runner/bootVm.js';
 
 export const bootModule: CommandModule = {
   command: 'boot [options]',
@@ -33,14 +34,15 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
   // The remembered KVM verdict lives in the store: open it (LMDB) only when --accel auto may ask.
   const s: Store | undefined = o.accel === 'tcg' || o.accel === 'kvm' ? undefined : (await import('../store/index.js')).openStore(storeDir(conf));
   try {
-    const result = await bootVm({
+    const base: BootVmOptions = {
       image: out,
       kernel,
       cpus: o.vmCpus ?? vm.cpus ?? 2,
       mem: o.vmMem ?? vm.mem ?? '512M',
       timeoutSec: o.timeout,
       accel: o.accel ?? 'auto',
-      interactive: Boolean(process.stdin.isTTY) && !o.exit,
+      // Two consoles cannot share one terminal: a pair always runs unattended.
+      interactive: Boolean(process.stdin.isTTY) && !o.exit && !(o.vms && o.vms > 1),
       quiet: Boolean(o.quiet),
       verbose: Boolean(o.verbose),
       pidDir: vmPidDir(conf, out),
@@ -56,7 +58,12 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
         get: (k: string) => (s ? getHostVerdict(s, k) : undefined),
         put: (k: string, v: unknown) => { if (s) putHostVerdict(s, k, v); },
       },
-    });
+    };
+    if (o.vms && o.vms > 1) {
+      const { bootGroup } = await import('../runner/bootGroup.js');
+      return await bootGroup(base, o.vms);
+    }
+    const result = await bootVm(base);
     return result.status;
   } finally {
     await s?.close();

@@ -22,6 +22,8 @@ export interface BootOptions {
   net?: NetMode;
   /** --hostfwd HOSTPORT:GUESTPORT, in order (user-mode networking). */
   hostfwd?: HostFwd[];
+  /** --vms N: boot VM 1..N side by side (a server/client recipe); the last one's status is the result. */
+  vms?: number;
 }
 
 /** QEMU's and Rapido's usual gdb port. */
@@ -41,6 +43,7 @@ export function withBootOptions<T>(y: Argv<T>) {
     .option('kernel-param', { type: 'string', requiresArg: true, describe: 'add ARG to the kernel command line for this boot (repeatable)', group: 'Boot:' })
     .option('net', { choices: NET_MODES, describe: 'the VM\'s network when the recipe has one: tap (net-conf\'s taps), user (no root needed) or none; default VM_NET_MODE, else tap if its taps exist, else user', group: 'Boot:' })
     .option('hostfwd', { type: 'string', requiresArg: true, describe: 'forward 127.0.0.1:HOSTPORT to the guest\'s GUESTPORT (HOSTPORT:GUESTPORT, repeatable; user-mode networking)', group: 'Boot:' })
+    .option('vms', { type: 'string', describe: 'boot VM 1..N of the image side by side, consoles prefixed [vmN]; VM N is the client: its status is the result, the others are stopped after it', group: 'Boot:' })
     .option('gdb', { type: 'string', describe: `QEMU gdb stub on tcp::PORT (--gdb=PORT; default ${DEFAULT_GDB_PORT}), kernel booted with nokaslr`, group: 'Boot:' })
     // At parse time, before anything is cut or booted. A check, not a coerce:
     // yargs re-wraps a coerce's error and would lose its exit status and hint.
@@ -48,6 +51,7 @@ export function withBootOptions<T>(y: Argv<T>) {
       parseTimeout(argv.timeout);
       parseGdbPort(argv.gdb);
       hostFwds(argv.hostfwd);
+      parseVms(argv.vms, argv.gdb, argv.hostfwd);
       return true;
     });
 }
@@ -66,7 +70,28 @@ export function bootOptionsFrom(a: Record<string, unknown>): BootOptions {
     gdbPort: parseGdbPort(a.gdb),
     net: a.net as NetMode | undefined,
     hostfwd: hostFwds(a.hostfwd),
+    vms: parseVms(a.vms, a.gdb, a.hostfwd),
   };
+}
+
+/** --vms N: 1 to 9 VMs; one gdb port or host port cannot serve several. */
+export function parseVms(raw: unknown, gdb?: unknown, hostfwd?: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const last = String(Array.isArray(raw) ? raw[raw.length - 1] : raw).trim();
+  const n = /^\d+$/.test(last) ? Number(last) : NaN;
+  if (!(n >= 1 && n <= 9)) {
+    throw new RapidoError('USAGE', `invalid --vms ${JSON.stringify(last)}: want a number of VMs, 1-9`, {
+      hint: 'e.g. --vms 2 for a server (VM 1) and a client (VM 2)',
+      exitCode: EXIT.USAGE,
+    });
+  }
+  if (n > 1 && (gdb !== undefined || hostfwd !== undefined)) {
+    throw new RapidoError('USAGE', `--vms ${n} cannot be combined with ${gdb !== undefined ? '--gdb' : '--hostfwd'}: every VM would take the same host port`, {
+      hint: 'boot the VMs one by one (rapido boot) and give the option to one of them',
+      exitCode: EXIT.USAGE,
+    });
+  }
+  return n;
 }
 
 function hostFwds(raw: unknown): HostFwd[] | undefined {

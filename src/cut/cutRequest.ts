@@ -4,6 +4,7 @@ import { canonicalJson } from '../derivations/canonicalJson.js';
 import { NATIVE_BUILDER_VERSION, type PostStep } from '../derivations/builders/context.js';
 import { findRecipe } from '../derivations/recipe/findRecipe.js';
 import { parseRecipe, type Recipe } from '../derivations/recipe/parseRecipe.js';
+import { shownVars } from '../derivations/recipe/secrets.js';
 import { STAMP_VERSION } from '../image/stamp.js';
 import { resolve } from 'node:path';
 import { warnUnknownConfKeys } from './confWarnings.js';
@@ -51,7 +52,7 @@ export function cutRequest(
     recipe: recipe.path,
     manifests: recipe.files,
     directives: recipe.directives.map((d) => [d.kind, ...d.args]),
-    vars: recipe.vars,
+    vars: shownVars(recipe.vars, recipe.secrets),
     kernel,
     post: absPost,
     epoch,

@@ -9,6 +9,7 @@ import { HostInputs } from './hostInputs.js';
 import { LayerMemo } from './layerMemo.js';
 import type { LayerPlan } from './layerPlan.js';
 import { derivationKeyText, nativeDerivation } from './nativeDerivation.js';
+import { shownVars } from './recipe/secrets.js';
 
 /**
  * A layer's key from its inputs, without building it: what `rapido cut`,
@@ -34,7 +35,7 @@ export function layerRequest(plan: LayerPlan, req: CutRequest): string {
     version: NATIVE_BUILDER_VERSION,
     directives: plan.directives.map((d) => [d.kind, ...d.args]),
     kernel: plan.kind === 'kmods' || plan.kind === 'kmod-index' || plan.kind === 'kconfig' ? req.kernel : undefined,
-    vars: plan.kind === 'overlay' ? req.recipe.vars : undefined,
+    vars: plan.kind === 'overlay' ? shownVars(req.recipe.vars, req.recipe.secrets) : undefined,
     post: plan.kind === 'overlay' ? req.post : undefined,
     dracutExtra: plan.kind === 'dracut' ? req.conf.get('DRACUT_EXTRA_ARGS') ?? '' : undefined,
     searchPath: plan.kind === 'system' ? req.searchPath : undefined,
@@ -61,7 +62,7 @@ export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store:
   const inputs = new HostInputs();
   const entries = (await collect(plan, ctx, inputs, memo)).entries();
   const digestOf = (e: CpioEntry) => {
-    if (!e.source) return digestBuffer(e.data ?? Buffer.alloc(0));
+    if (!e.source) return e.recordedDigest ?? digestBuffer(e.data ?? Buffer.alloc(0));
     const d = store.digest(e.source, inputs.sigs.get(e.source));
     inputs.digests.set(e.source, d);
     return d;

@@ -37,6 +37,7 @@ const KIND_OF: Record<DirectiveKind, LayerKind | 'all' | null> = {
   include: null,
   require: null,
   env: null,
+  secret: null,
   description: null,
   network: 'net',
   ceph: 'overlay',

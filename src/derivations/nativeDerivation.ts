@@ -2,6 +2,7 @@ import type { CpioEntry } from './cpio/cpioEntry.js';
 import type { LayerPlan } from './layerPlan.js';
 import { NATIVE_BUILDER_VERSION, type CutContext } from './builders/context.js';
 import { canonicalJson } from './canonicalJson.js';
+import { shownVars } from './recipe/secrets.js';
 
 /** An entry as its derivation records it: path, type, mode, and content digest / link target / device numbers, plus where it came from. */
 export type EntryRecord = [path: string, type: string, mode: number, content: string, source?: string];
@@ -35,7 +36,7 @@ export function nativeDerivation(
     layer: plan.name,
     directives: plan.directives.map((d) => [d.kind, ...d.args]),
     kernelRelease: plan.kind === 'kmods' || plan.kind === 'kmod-index' || plan.kind === 'kconfig' ? ctx.kernel.release : undefined,
-    vars: plan.kind === 'overlay' ? ctx.recipe.vars : undefined,
+    vars: plan.kind === 'overlay' ? shownVars(ctx.recipe.vars, ctx.recipe.secrets) : undefined,
     post: plan.kind === 'overlay' ? ctx.post : undefined,
     epoch: ctx.epoch,
     entries: sorted.map((e) => {

@@ -5,7 +5,6 @@ import { basename, dirname, join, relative } from 'node:path';
 import { missingKernelError } from '../config/kernelTree.js';
 import { RapidoError, type ErrorCode } from '../errors.js';
 import { chooseAccel, resolveQemuBinary, type AccelRequest, type VerdictStore } from './accel.js';
-import { uniqueSuffix } from '../store/uniqueSuffix.js';
 import { ConsoleRouter } from './consoleRouter.js';
 import { GUEST_STATUS_PREFIX } from './guestContract.js';
 import { MissingReport } from './missingReport.js';
@@ -64,9 +63,13 @@ export interface BootVmOptions {
   log?: (line: string) => void;
   /** Seconds between SIGTERM and SIGKILL when we stop QEMU. */
   killGraceSec?: number;
+  /** Claim exactly this VM number (error if it runs) instead of the lowest free one. */
+  vmNum?: number;
+  /** Aborted: stop this VM (a pair's server once its client is done); the result's reason is 'stopped'. */
+  stop?: AbortSignal;
 }
 
-type BootReason = 'guest' | 'timeout' | 'no-status' | 'qemu-failed';
+type BootReason = 'guest' | 'timeout' | 'no-status' | 'qemu-failed' | 'stopped';
 
 export interface BootResult {
   /** The guest's status, or 124 (timeout) / 125 (no status reported). */
@@ -128,9 +131,15 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   process.on('exit', onExit);
+  let stopped = false;
+  const onStop = () => {
+    stopped = true;
+    stopQemu?.('SIGTERM');
+  };
+  opts.stop?.addEventListener('abort', onStop, { once: true });
 
   try {
-    slot = claimVmSlot(opts.pidDir);
+    slot = claimVmSlot(opts.pidDir, opts.vmNum);
     const vmNum = slot.vmNum;
     const hostname = vmHostname(opts.netConfDir, vmNum);
     const net = opts.net ? planNet({ ...opts.net, netConfDir: opts.netConfDir }, vmNum) : undefined;
@@ -193,6 +202,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       child = c;
       stopQemu = stop;
       if (c.pid) slot!.qemuPid = c.pid;
+      if (opts.stop?.aborted) onStop();
     });
     if (interrupted) throw interruptedError(interrupted);
 
@@ -205,7 +215,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       const result = { ...r, missing: { commands: missing.commands, libraries: missing.libraries }, consoleLog };
       if (!opts.interactive) {
         // A failure shows the kernel's last words (a quiet console hid them), unless they were on it already.
-        if (result.status !== 0 && !opts.verbose && router) {
+        if (result.status !== 0 && result.reason !== 'stopped' && !opts.verbose && router) {
           const tail = router.kernelTail(KERNEL_TAIL_LINES);
           if (tail.length) {
             log(`the kernel's last ${tail.length} messages${consoleLog ? ` (all of the console: ${shown(consoleLog)})` : ''}:`);
@@ -227,6 +237,11 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       return done({ status: STATUS_TIMEOUT, reason: 'timeout', vmNum, message });
     }
     if (guestStatus !== undefined) return done({ status: guestStatus, reason: 'guest', vmNum });
+    if (stopped) {
+      const message = `VM ${vmNum} stopped: its client was done before it reported a result`;
+      log(message);
+      return done({ status: STATUS_NO_RESULT, reason: 'stopped', vmNum, message });
+    }
 
     if (run.signal || run.code !== 0) {
       const how = run.signal ? `was killed by ${run.signal}` : `exited with status ${run.code}`;
@@ -247,6 +262,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
     log(message);
     return done({ status: STATUS_NO_RESULT, reason: 'no-status', vmNum, message });
   } finally {
+    opts.stop?.removeEventListener('abort', onStop);
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
     process.off('exit', onExit);
     if (statusFile) unlinkQuiet(statusFile);
@@ -382,7 +398,8 @@ class ConsoleLogFile {
   private fd: number | undefined;
 
   constructor(private readonly path: string) {
-    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${uniqueSuffix()}.tmp`);
+    // The name composeImage's clean-up knows: a killed run's is removed by the next cut.
+    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
     this.fd = openSync(this.tmp, 'w', 0o644);
   }
 

@@ -16,7 +16,7 @@ export const GUEST_POST_DIR = '/rapido-post';
 export const GUEST_RSC_DIR = '/rapido-rsc';
 
 /** Kernel command-line parameters the runner passes and the init reads. */
-export const KPARAM_VM_NUM = 'rapido.vm_num';        // rapido.vm_num=N
+export const KPARAM_VM_NUM = 'rapido.vm_num';        // rapido.vm_num=N; steps see it as $RAPIDO_VM_NUM
 export const KPARAM_HOSTNAME = 'rapido.hostname';    // rapido.hostname=NAME
 export const KPARAM_EXIT = 'rapido.exit';            // rapido.exit=1: power off after the last step (non-interactive)
 

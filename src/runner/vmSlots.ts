@@ -32,7 +32,8 @@ export function pidFileFor(pidDir: string, vmNum: number): string {
   return join(pidDir, `rapido_vm${vmNum}.pid`);
 }
 
-export function claimVmSlot(pidDir: string): VmSlot {
+/** The lowest free VM number, or exactly `want` (a pair's VM 1 and VM 2 keep their net-conf roles). */
+export function claimVmSlot(pidDir: string, want?: number): VmSlot {
   try {
     mkdirSync(pidDir, { recursive: true });
   } catch (e) {
@@ -41,7 +42,7 @@ export function claimVmSlot(pidDir: string): VmSlot {
       cause: e,
     });
   }
-  for (let n = 1; n <= MAX_VMS; n++) {
+  for (let n = want ?? 1; n <= (want ?? MAX_VMS); n++) {
     const pidFile = pidFileFor(pidDir, n);
     if (tryCreate(pidFile)) return makeSlot(pidDir, n, pidFile);
     if (slotState(pidFile) !== 'stale') continue;
@@ -52,6 +53,11 @@ export function claimVmSlot(pidDir: string): VmSlot {
     });
     // Someone else may have created it since we unlinked: then it is live and we move on.
     if (tryCreate(pidFile)) return makeSlot(pidDir, n, pidFile);
+  }
+  if (want !== undefined) {
+    throw new RapidoError('VM_BUSY', `VM ${want} is already running (${pidFileFor(pidDir, want)})`, {
+      hint: '--vms N boots VM 1..N: stop the VMs that hold those numbers first',
+    });
   }
   throw new RapidoError('NO_VM_SLOT', `no free VM number in ${pidDir} (1..${MAX_VMS} all in use)`, {
     hint: `remove stale rapido_vm*.pid files from ${pidDir}`,

@@ -31,7 +31,7 @@ test('a misspelled rapido.conf key is warned about once per cut, with the closes
     assert.equal(count(cut.stderr, /^rapido: rapido\.conf:7: unknown key MY_TOOLZ \(did you mean MY_TOOLS\?\)$/), 1, cut.stderr);
     assert.equal(count(cut.stderr, /^rapido: rapido\.conf:8: unknown key WHATEVER_ELSE \(no rapido setting or recipe in the search path uses it\)$/), 1, cut.stderr);
     assert.equal(count(cut.stderr, /unknown key/), 3, 'keys that are read (by rapido, a recipe, another value) are not warned about');
-    assert.match(cut.stderr, /1 built|2 built/, 'the cut itself goes on');
+    assert.match(cut.stderr, /\d+ built/, 'the cut itself goes on');
 
     // The warm no-op path warns too (the misspelling is why nothing changed).
     const noop = p.run(['cut', '-B', './r.rapido'], { env });

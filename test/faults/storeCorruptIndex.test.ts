@@ -48,7 +48,7 @@ function assertRebuilds(p: Project, c: ReturnType<typeof cutProject>, damaged: B
   assert.ok(moved, repair.stdout);
   assert.equal(moved[1], join(p.store, readdirSync(p.store).find((n) => n.startsWith('db.corrupt-'))!));
   assert.deepEqual(readFileSync(join(moved[1]!, 'data.mdb')), damaged, 'the damaged file is kept, as it was');
-  assert.match(repair.stdout, /^rebuilt the index: 3 layer records re-created from their objects \(.*\)$/m);
+  assert.match(repair.stdout, /^rebuilt the index: 4 layer records re-created from their objects \(.*\)$/m);
   assert.match(repair.stdout, /pinned as "recovered", so gc keeps them/);
   assert.match(repair.stdout, /lost with the old index: cut history, pins/);
   assert.match(repair.stdout, /^ok: every record has its intact object/m);
@@ -56,7 +56,7 @@ function assertRebuilds(p: Project, c: ReturnType<typeof cutProject>, damaged: B
 
   const v = storeJson(p, ['verify']);
   assert.equal(v.status, 0, v.stderr);
-  assert.equal(v.json.records, 3);
+  assert.equal(v.json.records, 4);
   assert.deepEqual(v.json.problems, []);
   assert.equal(store(p, ['ls']).status, 0);
 
@@ -108,7 +108,7 @@ test('rapido cut with a damaged index: a no-op and a warm re-cut work without it
     const noop = p.run(['cut', '-B', './r.rapido']);
     assert.equal(noop.status, 0, noop.stderr);
     // Up to date, or (inputs written within the racy second) re-derived from the stamp: nothing built either way.
-    assert.match(noop.stderr, /up to date|\(0 built, 3 reused\)/);
+    assert.match(noop.stderr, /up to date|\(0 built, 4 reused\)/);
 
     p.write('data/f7.txt', 'edited\n');
     const warm = p.run(['cut', '-B', './r.rapido']);
@@ -128,7 +128,7 @@ test('rapido cut with a damaged index: a no-op and a warm re-cut work without it
     assert.equal(repair.json.rebuilt.journal.entries, journaled);
     assert.equal(repair.json.rebuilt.journal.layers, 1, 'the edited layer');
     assert.equal(repair.json.rebuilt.journal.cuts, journaled);
-    assert.equal(repair.json.rebuilt.recovered.length, 3, 'the first cut\'s three objects');
+    assert.equal(repair.json.rebuilt.recovered.length, 4, 'the first cut\'s four objects');
     const info = storeJson(p, ['info', edited]);
     assert.equal(info.json.record.builder, 'native-tree', 'the journal\'s full record, inputs and all');
     const cutAgain = p.run(['cut', '-B', './r.rapido']);

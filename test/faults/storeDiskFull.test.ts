@@ -95,7 +95,7 @@ test('verify with a journal it cannot ingest on a full disk: a note, and every o
     assert.match(v.stderr, /^rapido-store: note: 1 journal entry of recent cuts cannot be ingested \(no space left on device\): the layers and cuts it records are not in the index yet$/m);
     // LMDB itself prints one line when its write fails; nothing else but our note.
     for (const line of v.stderr.trimEnd().split('\n')) assert.match(line, /^(Write error: No space left on device .*|rapido-store: note: .*)$/);
-    assert.match(v.stdout, /^verify: checked 4 objects/m, 'the journal\'s layer is checked too');
+    assert.match(v.stdout, /^verify: checked 5 objects/m, 'the journal\'s layer is checked too');
     assert.match(v.stdout, /^note: 1 layer record checked from the journal, not yet in the index$/m);
     assert.match(v.stdout, /^CORRUPT +[0-9a-f]{16} {2}overlay \(native-overlay\) {2}recipe \.\/r\.rapido: digest/m);
     assert.doesNotMatch(v.stdout, /ORPHAN/, 'the journal\'s object is no orphan');

@@ -80,7 +80,7 @@ for (const [name, argsOf] of writers) {
       const r = store(p, args);
       assert.equal(r.status, 0, `rapido-store ${args.join(' ')}: ${r.stderr}`);
       assert.deepEqual(tmpFiles(p), [], `rapido-store ${args.join(' ')} removes what the killed import left`);
-      if (name.startsWith('import')) assert.match(r.stderr, /imported 3 layers .*: 1 added, 2 already present/);
+      if (name.startsWith('import')) assert.match(r.stderr, /imported 4 layers .*: 1 added, 3 already present/);
     } finally {
       p.cleanup();
     }

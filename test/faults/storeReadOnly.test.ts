@@ -42,13 +42,13 @@ test('a read-only store: ls, verify, info, why, pins, gc --dry-run, export, audi
     };
     const journalNote = /^rapido-store: note: 1 journal entry of recent cuts cannot be ingested \(the store is not writable here\)/m;
     const ls = read(['ls']);
-    assert.match(ls.stdout, /^3 layers, /m);
+    assert.match(ls.stdout, /^4 layers, /m);
     assert.match(ls.stderr, journalNote);
     const verify = read(['verify']);
-    assert.match(verify.stdout, /^verify: checked 4 objects/m);
+    assert.match(verify.stdout, /^verify: checked 5 objects/m);
     assert.match(verify.stdout, /^note: 1 layer record checked from the journal, not yet in the index$/m);
     assert.match(verify.stdout, /^ok: every record has its intact object/m);
-    assert.match(read(['info']).stdout, /^layers +3, /m);
+    assert.match(read(['info']).stdout, /^layers +4, /m);
     assert.match(read(['info', keys.system!]).stdout, new RegExp(`^layer ${keys.system}: system \\(native-system\\)$`, 'm'));
     const why = read(['why', './r.rapido']);
     assert.match(why.stdout, /^system +native-system +hit /m);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bootVm, type BootResult, type BootVmOptions } from '../../src/runner/bootVm.js';
+import { bootVm, consoleLogPath, type BootResult, type BootVmOptions } from '../../src/runner/bootVm.js';
 import { pidFileFor } from '../../src/runner/vmSlots.js';
 import { buildGuestImage, type GuestImageSpec } from './helpers/guestImage.js';
 import { haveQemu, hostKernel, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
@@ -118,7 +118,12 @@ describe('bootVm with real QEMU (TCG)', { ...skipUnless(QEMU_OK, QEMU_NEEDS), co
       },
     });
     report(t, b);
-    assert.deepEqual(b.result, { status: 0, reason: 'guest', vmNum: 1 });
+    assert.deepEqual([b.result.status, b.result.reason, b.result.vmNum], [0, 'guest', 1]);
+    assert.deepEqual([b.result.missing.commands.size, b.result.missing.libraries.size], [0, 0]);
+    assert.equal(b.result.consoleLog, consoleLogPath(b.image, 1));
+    const log = readFileSync(b.result.consoleLog!, 'utf8');
+    assert.match(log, /^AUTORUN hello$/m, 'the console log has the steps\' output');
+    assert.ok(!log.includes('\x1b'), 'and no escape sequences');
     assert.ok(b.lines.includes('AUTORUN hello'));
     assert.ok(b.lines.includes('host=rapido1 foo=bar baz'));
     assert.ok(b.lines.indexOf('second ran') > b.lines.indexOf('AUTORUN hello'));
@@ -208,6 +213,7 @@ describe('bootVm with real QEMU (TCG)', { ...skipUnless(QEMU_OK, QEMU_NEEDS), co
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')).error, 'INTERRUPTED');
     assert.deepEqual(processesMentioning(image), []);
     assert.deepEqual(readdirSync(join(dir, 'pids')), []);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('console.log')), [], 'no console log, whole or half');
   });
 
   it('interactive: prompt with the VM number, ^C reaches the guest job, poweroff ends the VM', async () => {
@@ -240,7 +246,8 @@ describe('bootVm with real QEMU (TCG)', { ...skipUnless(QEMU_OK, QEMU_NEEDS), co
     child.stdin.write('poweroff\r');
     const [code] = await once(child, 'exit');
     assert.equal(code, 0, out.slice(-2000));
-    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')), { status: 0, reason: 'guest', vmNum: 1 });
+    const { status, reason, vmNum } = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+    assert.deepEqual({ status, reason, vmNum }, { status: 0, reason: 'guest', vmNum: 1 });
     assert.deepEqual(processesMentioning(image), []);
   });
 });

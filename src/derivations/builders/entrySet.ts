@@ -48,6 +48,12 @@ export class EntrySet {
     this.map.set(p, { path: p, type: 'file', mode: mode & 0o7777, data, size: data.length });
   }
 
+  /** Makes derivations record DIGEST for the data entry at imagePath instead of its data's (a secret's stand-in). */
+  recordDigest(imagePath: string, digest: string): void {
+    const e = this.map.get(archivePath(this.resolve(imagePath, false)));
+    if (e) e.recordedDigest = digest;
+  }
+
   addHostFile(imagePath: string, hostPath: string, st: Stats, mode = Number(st.mode)): void {
     const p = archivePath(this.resolve(imagePath, false));
     this.addParents(p);

@@ -12,6 +12,8 @@ import type { LayerPlan } from '../layerPlan.js';
 import { addCephFiles } from './cephFiles.js';
 import type { CutContext } from './context.js';
 import { EntrySet } from './entrySet.js';
+import { shownVars } from '../recipe/secrets.js';
+import { digestBuffer } from '../../store/digest.js';
 
 const SKELETON_DIRS: [string, number][] = [
   ['/dev', 0o755], ['/proc', 0o555], ['/sys', 0o555], ['/run', 0o755], ['/tmp', 0o1777],
@@ -35,6 +37,8 @@ export function collectOverlayLayer(plan: LayerPlan, ctx: CutContext, inputs: Ho
   if (!init?.isFile()) throw new RapidoError('INSTALL_BROKEN', `guest init ${ctx.guestInit} is missing`, { hint: 'reinstall rapido' });
   set.addHostFile(GUEST_INIT_PATH, ctx.guestInit, init, 0o755);
   set.addData(GUEST_ENV_PATH, Buffer.from(envFile(ctx.recipe.vars)));
+  // A digest of the file with secrets in it could be brute-forced: record that of the stand-ins instead.
+  if (ctx.recipe.secrets.length) set.recordDigest(GUEST_ENV_PATH, digestBuffer(Buffer.from(envFile(shownVars(ctx.recipe.vars, ctx.recipe.secrets)))));
 
   let autoruns = 0;
   for (const d of plan.directives) {

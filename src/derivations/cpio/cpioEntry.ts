@@ -27,6 +27,8 @@ export interface CpioEntry {
   data?: Buffer;
   /** ... a host path to read them from (regular file). */
   source?: string;
+  /** For `data` holding a secret: the digest a derivation records instead of the data's own (recipe/secrets.ts). */
+  recordedDigest?: string;
   /** Size of `source`; required with it. The writer throws if the file no longer has this size. */
   size?: number;
   /** Symlink target. */

@@ -21,6 +21,8 @@ export const DIRECTIVES = {
   'vm-drive': { min: 1, max: 2 },
   require: { min: 1, max: Infinity },
   env: { min: 1, max: 2 },
+  // Like env, but its value is never recorded or shown (recipe/secrets.ts).
+  secret: { min: 1, max: 2 },
   description: { min: 0, max: Infinity },
   // A NIC per net-conf tap (or user-mode networking) and the host share; Rapido spells it `include net.fest`.
   network: { min: 0, max: 0 },

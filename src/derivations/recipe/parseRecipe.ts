@@ -20,6 +20,8 @@ export interface Recipe {
   files: string[];
   /** rapido.conf/environment values the recipe referenced or required, by name. */
   vars: Record<string, string>;
+  /** Names among `vars` declared with `secret`: their values are never recorded or shown. */
+  secrets: string[];
 }
 
 /** A QEMU block driver URL (`rbd:pool/image`, `nbd:...`), not a host path. */
@@ -35,7 +37,7 @@ const HOST_PATH_ARGS: Partial<Record<DirectiveKind, (i: number, n: number) => bo
 };
 
 export function parseRecipe(name: string, path: string, conf: RapidoConfig): Recipe {
-  const recipe: Recipe = { name, path, directives: [], files: [], vars: {} };
+  const recipe: Recipe = { name, path, directives: [], files: [], vars: {}, secrets: [] };
   parseFile(path, conf, recipe, []);
   recipe.vars = Object.fromEntries(Object.entries(recipe.vars).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return recipe;
@@ -111,8 +113,9 @@ function parseFile(path: string, conf: RapidoConfig, recipe: Recipe, stack: stri
       for (const v of args) requireVar(v, conf, recipe, where);
       continue;
     }
-    if (kind === 'env') {
+    if (kind === 'env' || kind === 'secret') {
       declareVar(args[0], args[1], conf, recipe, where);
+      if (kind === 'secret' && !recipe.secrets.includes(args[0])) recipe.secrets.push(args[0]);
       continue;
     }
     checkArgs(kind, args, where);
@@ -206,6 +209,7 @@ function usage(kind: DirectiveKind): string {
     'vm-drive': 'vm-drive FILE|URL [FORMAT] (a virtio disk QEMU attaches: a host file, or a QEMU block URL such as rbd:POOL/IMAGE:conf=PATH:id=USER; FORMAT default raw)',
     require: 'require VAR... (fail early unless rapido.conf or the environment sets VAR)',
     env: 'env VAR [DEFAULT] (pass a rapido.conf value to the guest\'s autorun environment)',
+    secret: 'secret VAR [DEFAULT] (like env, for passwords and keys: the value is never recorded or shown)',
     description: 'description TEXT',
     ceph: 'ceph (no arguments: the cluster of CEPH_CONF + CEPH_KEYRING, or CEPH_SRC\'s vstart, for CEPH_USER: its monitors and that user\'s key at /etc/ceph)',
     network: 'network (no arguments: NICs from VM_NET_CONF\'s vmN/<tap>.network files, or user-mode networking; Rapido\'s `include net.fest` means the same)',

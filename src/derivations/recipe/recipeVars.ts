@@ -30,7 +30,7 @@ export function recipeVarNames(conf: RapidoConfig, extra: string[] = []): Set<st
       for (const m of line.matchAll(REF_RE)) names.add(m[1] ?? m[2]);
       const [word, ...args] = line.split(/\s+/);
       if (word === 'require') for (const a of args) names.add(a);
-      else if (word === 'env' && args[0]) names.add(args[0]);
+      else if ((word === 'env' || word === 'secret') && args[0]) names.add(args[0]);
       else if (word === 'include') for (const a of args) if (!a.includes('$')) scan(isAbsolute(a) ? a : resolve(dirname(file), a));
     }
   };

@@ -107,6 +107,11 @@ set +f
 echo
 [ "$exit_after" = 1 ] && echo "rapido-init: console"
 [ -n "$hostname" ] || hostname=rapido$vm_num
+# Steps of a server/client recipe branch on the VM number (VM 1 serves).
+# RAPIDO_EXIT=1: unattended, the VM powers off after the steps (a server step stays in the foreground).
+RAPIDO_VM_NUM=$vm_num
+RAPIDO_EXIT=${exit_after:-0}
+export RAPIDO_VM_NUM RAPIDO_EXIT
 if [ -w /proc/sys/kernel/hostname ]; then
 	echo "$hostname" > /proc/sys/kernel/hostname
 elif have hostname; then
@@ -132,7 +137,6 @@ if mkdir -p /run/rapido/bin 2>/dev/null; then
 			echo 'echo 1 > /proc/sys/kernel/sysrq'
 			echo "echo $sysrq > /proc/sysrq-trigger"
 		} > "/run/rapido/bin/$cmd"
-		chmod 0755 "/run/rapido/bin/$cmd" 2>/dev/null
 	done
 fi
 # Modules for devices, as udev would load them: the image's modules (kmod,
@@ -171,8 +175,12 @@ elif [ -d /run/rapido/bin ] && have modprobe && { [ -r "/lib/modules/$krel/modul
 		echo '[ "$ACTION" = add ] && [ -n "$MODALIAS" ] && exec modprobe -q -b "$MODALIAS" 2>/dev/null'
 		echo 'exit 0'
 	} > /run/rapido/bin/rapido-hotplug
-	chmod 0755 /run/rapido/bin/rapido-coldplug /run/rapido/bin/rapido-hotplug 2>/dev/null
-	/run/rapido/bin/rapido-coldplug
+	# The boot's pass in PID 1 itself: one process (modprobe) less to start.
+	set --
+	for f in /sys/bus/*/devices/*/modalias; do
+		[ -r "$f" ] && read -r a < "$f" && [ -n "$a" ] && set -- "$@" "$a"
+	done
+	[ $# -eq 0 ] || modprobe -q -a -b "$@" 2>/dev/null
 	if [ -w /sys/kernel/uevent_helper ]; then
 		echo /run/rapido/bin/rapido-hotplug > /sys/kernel/uevent_helper
 	elif have sleep && [ -r /sys/kernel/uevent_seqnum ]; then
@@ -183,13 +191,16 @@ elif [ -d /run/rapido/bin ] && have modprobe && { [ -r "/lib/modules/$krel/modul
 				read -r now < /sys/kernel/uevent_seqnum
 				if [ "$now" != "$seen" ]; then
 					seen=$now
-					/run/rapido/bin/rapido-coldplug
+					/bin/sh /run/rapido/bin/rapido-coldplug
 				fi
 				sleep 0.5
 			done
 		) </dev/null >/dev/null 2>&1 &
 	fi
 fi
+
+# One chmod for every helper above: under TCG each process started costs.
+[ -d /run/rapido/bin ] && chmod 0755 /run/rapido/bin/* 2>/dev/null
 
 # Honest results: every command a step calls that the image lacks is
 # recorded in $missing_cmds and reported to the host at the end (see the

@@ -89,7 +89,10 @@ test('recipe: errors name the file, line and variable', () => {
 test('shipped recipes parse and plan', async () => {
   const { listRecipeFiles } = await import('../../../src/derivations/recipe/findRecipe.js');
   withDir((dir) => {
-    const conf = loadConfig(dir, { FSTESTS_SRC: '/fs', BLKTESTS_SRC: '/blk', CEPH_SRC: '/ceph', CEPH_CONF: '/c/ceph.conf', CEPH_KEYRING: '/c/keyring', CEPH_USER: 'admin', CEPH_RBD_POOL: 'rbd', CEPH_RBD_IMAGE: 'rapido' });
+    const conf = loadConfig(dir, {
+      FSTESTS_SRC: '/fs', BLKTESTS_SRC: '/blk', CEPH_SRC: '/ceph', SSH_AUTHORIZED_KEY: 'ssh-ed25519 AAAA test',
+      CEPH_CONF: '/c/ceph.conf', CEPH_KEYRING: '/c/keyring', CEPH_USER: 'admin', CEPH_RBD_POOL: 'rbd', CEPH_RBD_IMAGE: 'rapido',
+    });
     const names = listRecipeFiles(conf).map((r) => r.name);
     for (const want of ['simple-example', 'fstests-btrfs', 'fstests-xfs', 'blktests-zram']) assert.ok(names.includes(want), want);
     for (const r of listRecipeFiles(conf)) {

@@ -1,0 +1,115 @@
+/**
+ * End to end: the server/client recipes, each a pair of VMs of one image
+ * (VM 1 serves, VM 2 is the client), booted with one `rapido boot --vms 2`
+ * under TCG with the Debian kernel, on a bridge in a network namespace the
+ * test makes (never the host's). One two-VM boot per recipe.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import { makeProject, type Project } from '../helpers/cliHarness.js';
+import { haveQemu, hostKernel, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
+import { canUseNetns, makeNetns, NETNS_NEEDS, type Netns } from '../helpers/netns.js';
+
+const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}`;
+const OK = canUseNetns() && haveQemu();
+const PAIR = ['boot', '--vms', '2', '--accel', 'tcg', '--timeout', '400'];
+const CONF = 'BR_DEV="br-rapido"\nBR_ADDR="192.168.155.1/24"\nTAP_USER="root"\n';
+const network = (addr: string) => `[Network]\nAddress=${addr}/24\n`;
+
+/** A project with net-conf for VM 1 (.101) and VM 2 (.102), its bridge and taps set up in a fresh namespace. */
+async function inPairNetns(conf: string, fn: (ns: Netns, p: Project) => Promise<void>): Promise<void> {
+  requireHost(OK, NEEDS);
+  const ns = makeNetns();
+  const p = makeProject(CONF + conf);
+  try {
+    p.write('net-conf/vm1/rapido-tap1.network', network('192.168.155.101'));
+    p.write('net-conf/vm2/rapido-tap2.network', network('192.168.155.102'));
+    const setup = await ns.rapido(p, ['setup-network']);
+    assert.equal(setup.status, 0, setup.stderr);
+    await fn(ns, p);
+  } finally {
+    ns.cleanup();
+    p.cleanup();
+  }
+}
+
+/** The console minus kernel messages and firmware noise: what a failed assertion shows. */
+const steps = (out: string) => out.split('\n').filter((l) => !/^\[vm\d\] (\[ *\d+\.\d+\]|\s*$)/.test(l)).slice(-60).join('\n');
+
+/** A bash step (-f) that runs only on the client (both VMs boot the same image). */
+const onClient = (lines: string[]) => ['#!/bin/bash', '[ "$RAPIDO_VM_NUM" = 2 ] || exit 0', 'set -e', '. /usr/lib/rapido/pair-lib.sh', ...lines, ''].join('\n');
+
+/** Client: 4 MiB of random data at 1 MiB on DEV, read back past the cache, compared; its sha256 in $sum. */
+const WRITE_AND_SUM = [
+  'dd if=/dev/urandom of=/tmp/pattern bs=1M count=4 status=none',
+  'dd if=/tmp/pattern of="$dev" bs=1M seek=1 oflag=direct conv=fsync status=none',
+  'echo 3 > /proc/sys/vm/drop_caches',
+  'dd if="$dev" of=/tmp/back bs=1M skip=1 count=4 iflag=direct status=none',
+  'cmp /tmp/pattern /tmp/back',
+  'sum=$(sha256sum < /tmp/back | cut -d" " -f1)',
+  'echo "CLIENT-SUM $sum"',
+];
+
+describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {
+  test('nvme-tcp: VM 1 exports zram over nvmet-tcp, VM 2 connects; checksum round trip, server re-reads the same bytes, clean disconnect', () => inPairNetns('', async (ns, p) => {
+    const step = onClient([
+      'dev=$(cat /run/nvme-tcp-dev); nqn=$(cat /run/nvme-tcp-nqn)',
+      'nvme list-subsys | grep -q "$nqn" && echo "SUBSYS-OK"',
+      ...WRITE_AND_SUM,
+      'nvme disconnect -n "$nqn" | grep -q "disconnected 1 controller"',
+      'for i in $(seq 50); do [ -e "$dev" ] || break; sleep 0.1; done',
+      '[ ! -e "$dev" ] && echo "DISCONNECT-OK"',
+      'said=$(pair_ask "sum 1048576 4194304")',
+      'echo "SERVER-SAID $said"',
+      '[ "$said" = "sum $sum" ]',
+      'pair_ask bye',
+    ]);
+    p.write('client.sh', step, 0o755);
+    const cut = p.run(['cut', '-B', '-f', 'client.sh', 'nvme-tcp']);
+    assert.equal(cut.status, 0, cut.stderr);
+    const r = await ns.rapido(p, PAIR);
+    const out = r.stdout;
+    const say = `${r.stderr}\n${steps(out)}`;
+    assert.equal(r.status, 0, say);
+    assert.match(out, /\[vm1\] nvme-tcp: server: \/dev\/zram0 exported as \S+ on 192\.168\.155\.101:4420/);
+    assert.match(out, /\[vm2\] nvme-tcp: client: \/dev\/nvme\d+n1 connected to 192\.168\.155\.101:4420/);
+    assert.match(out, /\[vm2\] SUBSYS-OK/);
+    const client = /\[vm2\] CLIENT-SUM ([0-9a-f]{64})/.exec(out);
+    assert.ok(client, 'the client printed its checksum');
+    assert.match(out, new RegExp(`\\[vm1\\] pair: server: /dev/zram0 1048576\\+4194304 ${client[1]}`), 'the server read the same bytes from its zram');
+    assert.match(out, /\[vm2\] DISCONNECT-OK/);
+    assert.match(out, /\[vm1\] pair: server: client said bye/, say);
+    assert.doesNotMatch(r.stderr, /the server's steps failed/);
+  }));
+
+  test('dropbear: the host in the namespace runs `rapido ssh -- uname -r` against the running guest and gets its release', () => inPairNetns('', async (ns, p) => {
+    const keygen = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'rapido-e2e', '-f', `${p.dir}/id_ed25519`]);
+    assert.equal(keygen.status, 0, String(keygen.stderr));
+    appendFileSync(`${p.dir}/rapido.conf`, `SSH_AUTHORIZED_KEY="${p.dir}/id_ed25519.pub"\n`);
+    const cut = p.run(['cut', '-B', 'dropbear']);
+    assert.equal(cut.status, 0, cut.stderr);
+    const boot = ns.rapido(p, ['boot', '--accel', 'tcg', '--timeout', '300', '--exit']);
+    let done = false;
+    void boot.then(() => (done = true));
+    let ssh = { status: -1, stdout: '', stderr: '' };
+    const deadline = Date.now() + 280_000;
+    while (!done && Date.now() < deadline) {
+      ssh = await ns.rapido(p, ['ssh', '--', 'uname', '-r']);
+      if (ssh.status === 0) break;
+      await sleep(1000);
+    }
+    assert.equal(ssh.status, 0, `rapido ssh never succeeded: ${ssh.stderr}`);
+    assert.equal(ssh.stdout.trim(), hostKernel()!.release, 'the guest runs the kernel the cut was made for');
+    const bye = await ns.rapido(p, ['ssh', '--', 'touch', '/run/dropbear-done']);
+    assert.equal(bye.status, 0, bye.stderr);
+    const r = await boot;
+    assert.equal(r.status, 0, r.stderr + r.stdout.slice(-3000));
+    assert.match(r.stdout, /dropbear: listening on port 22 \(rapido1\)/);
+    const gone = await ns.rapido(p, ['ssh', '--', 'true']);
+    assert.equal(gone.status, 1);
+    assert.match(gone.stderr, /VM 1 is not running/);
+  }));
+});
