@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootBench } from './bootBench.js';
+import { cephBench } from './cephBench.js';
 import { netNoopBench, netUpBench } from './netBench.js';
 import { storeBench } from './storeBench.js';
 import { median, type Row } from './stats.js';
@@ -169,9 +170,12 @@ async function main(): Promise<void> {
       ['boot', () => (process.env.BENCH_BOOT === '0' ? [] : bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
       ['network no-op', () => netNoopBench(REPO, root, RUNS * 2)],
       ['network up', () => (process.env.BENCH_BOOT === '0' ? [] : netUpBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
+      ['ceph', () => (process.env.BENCH_BOOT === '0' ? [] : cephBench(REPO, root, kver, Math.max(3, Math.ceil(RUNS / 2))))],
     ];
+    // BENCH_ONLY=ceph,boot: just those sections (a full run takes a while).
+    const only = process.env.BENCH_ONLY?.split(',').map((x) => x.trim());
     let failed = false;
-    for (const [name, run] of sections) {
+    for (const [name, run] of sections.filter(([n]) => !only || only.includes(n))) {
       try {
         print(await run());
       } catch (e) {

@@ -11,32 +11,39 @@
 # named no test, or ran none (check itself exits 0 in some of those cases).
 set -e
 : "${FSTESTS_FS:?the recipe sets FSTESTS_FS}"
-modprobe zram num_devices=2
-for i in 0 1; do
-	echo "${FSTESTS_ZRAM_SIZE:-1G}" > /sys/block/zram$i/disksize
-done
 mkdir -p /mnt/test /mnt/scratch
-case "$FSTESTS_FS" in
-btrfs) mkfs.btrfs -q -f /dev/zram0 ;;
-xfs) mkfs.xfs -q -f /dev/zram0 ;;
-ext4) mkfs.ext4 -q -F /dev/zram0 ;;
-exfat) mkfs.exfat /dev/zram0 > /dev/null ;;
-f2fs) mkfs.f2fs -q -f /dev/zram0 ;;
-udf) mkudffs /dev/zram0 > /dev/null ;;
-*) echo "fstests: no mkfs command known for $FSTESTS_FS" >&2; exit 1 ;;
-esac
+if [ -r /run/fstests-local.config ]; then
+	# A network file system (fstests-cephfs): an earlier autorun of the recipe
+	# prepared TEST_DEV and SCRATCH_DEV, and there is nothing to format.
+	{ echo "export FSTYP=$FSTESTS_FS"; cat /run/fstests-local.config; } > /fstests/local.config
+	echo "fstests: $FSTESTS_FS, TEST_DIR /mnt/test, SCRATCH_MNT /mnt/scratch"
+else
+	modprobe zram num_devices=2
+	for i in 0 1; do
+		echo "${FSTESTS_ZRAM_SIZE:-1G}" > /sys/block/zram$i/disksize
+	done
+	case "$FSTESTS_FS" in
+	btrfs) mkfs.btrfs -q -f /dev/zram0 ;;
+	xfs) mkfs.xfs -q -f /dev/zram0 ;;
+	ext4) mkfs.ext4 -q -F /dev/zram0 ;;
+	exfat) mkfs.exfat /dev/zram0 > /dev/null ;;
+	f2fs) mkfs.f2fs -q -f /dev/zram0 ;;
+	udf) mkudffs /dev/zram0 > /dev/null ;;
+	*) echo "fstests: no mkfs command known for $FSTESTS_FS" >&2; exit 1 ;;
+	esac
 
-cat > /fstests/local.config <<CONFIG
+	cat > /fstests/local.config <<CONFIG
 export FSTYP=$FSTESTS_FS
 export TEST_DEV=/dev/zram0
 export TEST_DIR=/mnt/test
 export SCRATCH_DEV=/dev/zram1
 export SCRATCH_MNT=/mnt/scratch
 CONFIG
-# UDF's checker (udf_test, Philips' UDF Verification Software) is not free
-# software: without this, every UDF test prints a paragraph about it.
-[ "$FSTESTS_FS" != udf ] || echo "export DISABLE_UDF_TEST=1" >> /fstests/local.config
-echo "fstests: $FSTESTS_FS on /dev/zram0 (TEST_DIR /mnt/test), scratch /dev/zram1 (/mnt/scratch)"
+	# UDF's checker (udf_test, Philips' UDF Verification Software) is not free
+	# software: without this, every UDF test prints a paragraph about it.
+	[ "$FSTESTS_FS" != udf ] || echo "export DISABLE_UDF_TEST=1" >> /fstests/local.config
+	echo "fstests: $FSTESTS_FS on /dev/zram0 (TEST_DIR /mnt/test), scratch /dev/zram1 (/mnt/scratch)"
+fi
 cd /fstests
 
 # Runs "$@" (a shell command), echoing its output, and turns check's verdict

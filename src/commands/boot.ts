@@ -52,6 +52,7 @@ export async function bootCut(conf: RapidoConfig, out: string, stamp: Stamp | un
       extraQemuArgs: conf.get('QEMU_EXTRA_ARGS'),
       kernelParams: o.kernelParams,
       gdbPort: o.gdbPort,
+      drives: vm.drives,
       vmlinux,
       verdicts: {
         get: (k: string) => (s ? getHostVerdict(s, k) : undefined),

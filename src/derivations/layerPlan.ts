@@ -31,6 +31,8 @@ const KIND_OF: Record<DirectiveKind, LayerKind | 'all' | null> = {
   slink: 'overlay',
   'vm-cpus': 'overlay',
   'vm-mem': 'overlay',
+  // Nothing in the image; in the overlay's derivation so that changing it re-cuts (and re-stamps) the image.
+  'vm-drive': 'overlay',
   filter: 'all',
   include: null,
   require: null,

@@ -54,7 +54,7 @@ export interface Stamp {
   current: ImageLayout;
   /** The previous image, kept as the spare that the next compose rewrites in place. */
   spare?: ImageLayout;
-  vm: { cpus?: number; mem?: string; net?: boolean };
+  vm: { cpus?: number; mem?: string; net?: boolean; drives?: { file: string; format: string }[] };
   kernel: { release: string; image: string };
 }
 

@@ -8,6 +8,14 @@ export interface VmResources {
   mem?: string;
   /** The image wants a network: the `network` directive (Rapido: `/rapido-rsc/net`, from `include net.fest`). */
   net?: boolean;
+  /** `vm-drive` disks, in recipe order: QEMU attaches each as a virtio disk (/dev/vda, vdb, ...). */
+  drives?: VmDrive[];
+}
+
+interface VmDrive {
+  /** A host path or a QEMU block URL (rbd:POOL/IMAGE:...). */
+  file: string;
+  format: string;
 }
 
 /** The one parser of a /rapido-rsc path (with or without the leading slash, as cpio stores it). */
@@ -26,6 +34,7 @@ export function recipeVmResources(recipe: Recipe): VmResources {
     if (d.kind === 'vm-mem') vm.mem = d.args[0].toUpperCase();
     if (d.kind === 'file') applyRsc(vm, d.args[0]);
     if (d.kind === 'network') vm.net = true;
+    if (d.kind === 'vm-drive') (vm.drives ??= []).push({ file: d.args[0], format: d.args[1] ?? 'raw' });
   }
   return vm;
 }

@@ -43,6 +43,8 @@ export interface BootVmOptions {
   extraQemuArgs?: string;
   kernelParams?: string[];
   gdbPort?: number;
+  /** The recipe's `vm-drive` disks. */
+  drives?: { file: string; format: string }[];
   /** The vmlinux matching `kernel` (symbols for gdb), when known. */
   vmlinux?: string;
   verdicts: VerdictStore;
@@ -171,6 +173,7 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       kernelParams: opts.kernelParams,
       gdbPort: opts.gdbPort,
       net,
+      drives: opts.drives,
     });
     if (opts.gdbPort !== undefined) log(gdbAttachLine(opts.gdbPort, opts.vmlinux));
 

@@ -36,6 +36,8 @@ export interface QemuArgsOptions {
   gdbPort?: number;
   /** NICs and the host share (netArgs.ts planNet); without it the VM gets `-net none`. */
   net?: { qemuArgs: string[]; kernelParams: string[] };
+  /** The recipe's `vm-drive` disks, attached as virtio disks in order. */
+  drives?: { file: string; format: string }[];
 }
 
 /** The kernel command line: ours first, the user's extra parameters last (later ones win). */
@@ -105,6 +107,7 @@ export function buildQemuArgs(o: QemuArgsOptions): string[] {
     ...(o.net?.qemuArgs ?? ['-net', 'none']),
     '-pidfile', o.pidFile,
   );
+  for (const d of o.drives ?? []) args.push('-drive', `file=${qemuOptEscape(d.file)},format=${d.format},if=virtio,cache=writeback`);
   if (!o.interactive) args.push('-no-reboot');
   if (o.accel === 'kvm') args.push('-accel', 'kvm', '-cpu', 'host');
   else args.push('-accel', 'tcg');

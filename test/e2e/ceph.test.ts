@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { makeProject, REPO, RAPIDO_STORE_BIN, type Project } from '../helpers/cliHarness.js';
 import { haveQemu, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
 import { ImageView } from '../helpers/imageView.js';
+import { builtSuite, SUITE_NEEDS } from '../helpers/suites.js';
 import { canUseNetns, makeNetns, NETNS_NEEDS, type Netns } from '../helpers/netns.js';
 
 const CLUSTER = join(REPO, 'bin/rapido-ceph-cluster');
@@ -115,12 +116,13 @@ esac`;
     const why = p.run(['why', 'cephfs'], { bin: RAPIDO_STORE_BIN });
     assert.equal(info.status, 0, info.stderr);
     assert.match(info.stdout, /directives .*ceph \/\S+\/ceph\.conf \/\S+\/ceph\.client\.admin\.keyring admin/);
-    // The console logs beside the image hold the kernel's messages, its command line included.
-    const consoleLogs = [`${p.out}.console.log`, `${p.out}.vm2.console.log`].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8')).join('');
-    for (const [what, text] of [['boot output', out + a.stderr + b.stderr], ['the console logs', consoleLogs], ['rapido-store info', info.stdout], ['rapido-store why', why.stdout + why.stderr]]) {
+    // The console logs have the kernel's messages (its command line among them), which stdout leaves out.
+    const consoles = ['myinitrd.console.log', 'myinitrd.vm2.console.log'].map((f) => readFileSync(join(p.out, '..', f), 'utf8')).join('');
+    assert.match(consoles, /Command line: .*rapido\.vm_num=1/);
+    assert.match(consoles, /Command line: .*rapido\.vm_num=2/);
+    for (const [what, text] of [['boot output', out + a.stderr + b.stderr], ['the console logs', consoles], ['rapido-store info', info.stdout], ['rapido-store why', why.stdout + why.stderr]]) {
       assert.ok(!text.includes(key), `the key shows in ${what}`);
     }
-    assert.match(consoleLogs, /Command line: /, 'the kernel command line was looked at');
     const image = new ImageView(readFileSync(p.out));
     const text = (path: string) => image.lookup(path)?.data?.toString() ?? '';
     assert.ok(!text('/rapido.env').includes(key));
@@ -159,6 +161,19 @@ esac`;
     assert.match(ns.sh(`rbd -c ${e.conf} status rbd/rapido`).stdout, /Watchers: none/);
   });
 
+  test('qemu-rbd: QEMU attaches the image through librbd; the guest sees the disk and both earlier VMs\' files; its write comes back', async () => {
+    const { ns, p } = e;
+    const step = 'echo "DATA $(sha256sum < /mnt/rbd/data | cut -c1-64)" && echo "NBD $(sha256sum < /mnt/rbd/nbd | cut -c1-64)" && ' +
+      'dd if=/dev/urandom of=/mnt/rbd/qemu bs=64k count=8 status=none && echo "SUM $(sha256sum < /mnt/rbd/qemu | cut -c1-64)" && umount /mnt/rbd && echo UMOUNTED';
+    const r = await ns.rapido(p, ['cut', '--accel', 'tcg', '--timeout', '300', '-x', step, 'qemu-rbd']);
+    assert.equal(r.status, 0, r.stderr + r.stdout.slice(-3000));
+    assert.match(r.stdout, /qemu-rbd: rbd\/rapido is \/dev\/vda \(256 MiB\), existing ext4 mounted at \/mnt\/rbd/);
+    assert.equal(tagged(r.stdout, 'DATA'), readBack(e, '/data'));
+    assert.equal(tagged(r.stdout, 'NBD'), readBack(e, '/nbd'));
+    assert.match(r.stdout, /UMOUNTED/);
+    assert.equal(readBack(e, '/qemu'), tagged(r.stdout, 'SUM'));
+  });
+
   test('cephfs-fuse: ceph-fuse in the guest sees what the kernel clients wrote; its own write comes back on the host', async () => {
     const { ns, p } = e;
     const step = 'echo "OLD $(sha256sum < /mnt/cephfs/e2e/data | cut -c1-64)" && dd if=/dev/urandom of=/mnt/cephfs/e2e/fuse bs=64k count=8 status=none && ' +
@@ -172,6 +187,20 @@ esac`;
     const [data, fuse] = host.stdout.split('\n').map((l) => l.slice(0, 64));
     assert.equal(tagged(r.stdout, 'OLD'), data);
     assert.equal(tagged(r.stdout, 'SUM'), fuse);
+  });
+
+  test('fstests-cephfs: xfstests\' check against this VM\'s directories of the file system; the quick set runs and passes', { skip: skipUnless(builtSuite('xfstests') !== null, SUITE_NEEDS('xfstests')).skip }, async () => {
+    const { ns, p } = e;
+    const fstests = builtSuite('xfstests');
+    requireHost(fstests !== null, SUITE_NEEDS('xfstests'));
+    const r = await ns.rapido(p, ['cut', '--accel', 'tcg', '--timeout', '900', 'fstests-cephfs'], { env: { FSTESTS_SRC: fstests! } });
+    assert.equal(r.status, 0, r.stderr + r.stdout.slice(-4000));
+    assert.match(r.stdout, new RegExp(`fstests-cephfs: TEST_DEV ${ADDR.replaceAll('.', '\\.')}:6789:/rapido-fstests/rapido1/test, SCRATCH_DEV .*:/rapido-fstests/rapido1/scratch`));
+    assert.match(r.stdout, /^FSTYP +-- ceph$/m);
+    assert.match(r.stdout, /^Ran: generic\/002 generic\/005$/m);
+    assert.match(r.stdout, /^Passed all 2 tests$/m);
+    // check's work went to the cluster: its test directory is there, seen from the host.
+    assert.equal(withCephFuse(e, 'test -d $M/rapido-fstests/rapido1/test && test -d $M/rapido-fstests/rapido1/scratch').status, 0);
   });
 
   test('a restarted cluster (new fsid, key) re-cuts only the overlay, and why says which generated files changed', () => {

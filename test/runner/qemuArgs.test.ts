@@ -153,3 +153,17 @@ describe('one-off boot options: --kernel-param and --gdb', () => {
     assert.doesNotMatch(kernelCmdline(base), /nokaslr/);
   });
 });
+
+describe('vm-drive disks', () => {
+  it('each is a virtio -drive in recipe order, its file escaped for QEMU\'s option syntax', () => {
+    const args = buildQemuArgs({ ...base, drives: [
+      { file: 'rbd:rbd/rapido:conf=/c/ceph.conf:id=admin', format: 'raw' },
+      { file: '/imgs/a,b.qcow2', format: 'qcow2' },
+    ] });
+    assert.deepEqual(all(args, '-drive'), [
+      'file=rbd:rbd/rapido:conf=/c/ceph.conf:id=admin,format=raw,if=virtio,cache=writeback',
+      'file=/imgs/a,,b.qcow2,format=qcow2,if=virtio,cache=writeback',
+    ]);
+    assert.deepEqual(all(buildQemuArgs(base), '-drive'), []);
+  });
+});

@@ -17,6 +17,8 @@ export const DIRECTIVES = {
   'dracut-install': { min: 1, max: Infinity },
   'vm-cpus': { min: 1, max: 1 },
   'vm-mem': { min: 1, max: 1 },
+  // A disk QEMU attaches (virtio): a host file or a QEMU block URL such as rbd:POOL/IMAGE:conf=...; format default raw.
+  'vm-drive': { min: 1, max: 2 },
   require: { min: 1, max: Infinity },
   env: { min: 1, max: 2 },
   // Like env, but its value is never recorded or shown (recipe/secrets.ts).

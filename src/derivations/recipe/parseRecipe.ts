@@ -24,10 +24,14 @@ export interface Recipe {
   secrets: string[];
 }
 
+/** A QEMU block driver URL (`rbd:pool/image`, `nbd:...`), not a host path. */
+const QEMU_PROTOCOL = /^[a-z][a-z0-9+.-]*:/;
+
 /** Directive arguments that name host paths (relative ones are taken from the manifest's directory). */
 const HOST_PATH_ARGS: Partial<Record<DirectiveKind, (i: number, n: number) => boolean>> = {
   file: (i) => i === 1,
   tree: (i, n) => i === n - 1,
+  'vm-drive': (i) => i === 0,
   autorun: () => true,
   include: () => true,
 };
@@ -86,7 +90,7 @@ function parseFile(path: string, conf: RapidoConfig, recipe: Recipe, stack: stri
       });
     }
     const isHostPath = HOST_PATH_ARGS[kind];
-    const args = words.map((w, i) => (isHostPath?.(i, words.length) && !isAbsolute(w) ? resolve(dir, w) : w));
+    const args = words.map((w, i) => (isHostPath?.(i, words.length) && !isAbsolute(w) && !(kind === 'vm-drive' && QEMU_PROTOCOL.test(w)) ? resolve(dir, w) : w));
     if (kind === 'include') {
       for (const inc of args) {
         if (basename(inc) === RAPIDO_NET_MANIFEST) recipe.directives.push(networkDirective(conf, path, n + 1));
@@ -133,6 +137,9 @@ function checkArgs(kind: DirectiveKind, args: string[], where: string): void {
   }
   if (kind === 'tree' && args.length === 3 && args[0] !== TREE_ALL_FLAG) {
     throw new RapidoError('RECIPE_SYNTAX', `${where}: tree takes one option, ${TREE_ALL_FLAG}, got '${args[0]}'`, { hint: usage(kind) });
+  }
+  if (kind === 'vm-drive' && args[1] !== undefined && !/^[a-z0-9]+$/.test(args[1])) {
+    throw new RapidoError('RECIPE_SYNTAX', `${where}: vm-drive's format must be a QEMU format name like raw or qcow2, got '${args[1]}'`, { hint: usage(kind) });
   }
   const imagePathArgs =
     kind === 'dir' ? args : kind === 'tree' ? [args[args.length - 2]] : kind === 'file' || kind === 'slink' ? [args[0]] : [];
@@ -199,6 +206,7 @@ function usage(kind: DirectiveKind): string {
     'dracut-install': 'dracut-install FILE... (files installed by dracut, with what dracut resolves for them)',
     'vm-cpus': 'vm-cpus N',
     'vm-mem': 'vm-mem SIZE (e.g. 512M, 2G)',
+    'vm-drive': 'vm-drive FILE|URL [FORMAT] (a virtio disk QEMU attaches: a host file, or a QEMU block URL such as rbd:POOL/IMAGE:conf=PATH:id=USER; FORMAT default raw)',
     require: 'require VAR... (fail early unless rapido.conf or the environment sets VAR)',
     env: 'env VAR [DEFAULT] (pass a rapido.conf value to the guest\'s autorun environment)',
     secret: 'secret VAR [DEFAULT] (like env, for passwords and keys: the value is never recorded or shown)',

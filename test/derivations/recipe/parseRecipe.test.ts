@@ -89,7 +89,10 @@ test('recipe: errors name the file, line and variable', () => {
 test('shipped recipes parse and plan', async () => {
   const { listRecipeFiles } = await import('../../../src/derivations/recipe/findRecipe.js');
   withDir((dir) => {
-    const conf = loadConfig(dir, { FSTESTS_SRC: '/fs', BLKTESTS_SRC: '/blk', CEPH_SRC: '/ceph', SSH_AUTHORIZED_KEY: 'ssh-ed25519 AAAA test' });
+    const conf = loadConfig(dir, {
+      FSTESTS_SRC: '/fs', BLKTESTS_SRC: '/blk', CEPH_SRC: '/ceph', SSH_AUTHORIZED_KEY: 'ssh-ed25519 AAAA test',
+      CEPH_CONF: '/c/ceph.conf', CEPH_KEYRING: '/c/keyring', CEPH_USER: 'admin', CEPH_RBD_POOL: 'rbd', CEPH_RBD_IMAGE: 'rapido',
+    });
     const names = listRecipeFiles(conf).map((r) => r.name);
     for (const want of ['simple-example', 'fstests-btrfs', 'fstests-xfs', 'blktests-zram']) assert.ok(names.includes(want), want);
     for (const r of listRecipeFiles(conf)) {
@@ -98,5 +101,21 @@ test('shipped recipes parse and plan', async () => {
       assert.ok(recipe.directives.some((d) => d.kind === 'autorun'), `${r.name} has an autorun`);
       assert.ok(planLayers(recipe).some((p) => p.kind === 'kmods'));
     }
+  });
+});
+
+test('vm-drive: a QEMU block URL stays as written, a relative file is the manifest\'s; the stamp\'s VM gets both; a bad format is an error', async () => {
+  const { recipeVmResources } = await import('../../../src/image/vmResources.js');
+  withDir((dir) => {
+    const conf = loadConfig(dir, { POOL: 'rbd' });
+    writeFileSync(join(dir, 'd.rapido'), 'vm-drive rbd:${POOL}/img:conf=/c/ceph.conf\nvm-drive disks/a.qcow2 qcow2\n');
+    const recipe = parseRecipe('d', join(dir, 'd.rapido'), conf);
+    assert.deepEqual(recipeVmResources(recipe).drives, [
+      { file: 'rbd:rbd/img:conf=/c/ceph.conf', format: 'raw' },
+      { file: join(dir, 'disks/a.qcow2'), format: 'qcow2' },
+    ]);
+    assert.ok(planLayers(recipe).find((p) => p.kind === 'overlay')!.directives.some((d) => d.kind === 'vm-drive'), 'a changed drive re-cuts the overlay');
+    writeFileSync(join(dir, 'd.rapido'), 'vm-drive /x "raw,if=ide"\n');
+    assert.throws(() => parseRecipe('d', join(dir, 'd.rapido'), conf), isErr('RECIPE_SYNTAX', /vm-drive's format must be a QEMU format name/));
   });
 });
