@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootBench } from './bootBench.js';
+import { pairBench } from './pairBench.js';
 import { netNoopBench, netUpBench } from './netBench.js';
 import { storeBench } from './storeBench.js';
 import { median, type Row } from './stats.js';
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
       ['boot', () => (process.env.BENCH_BOOT === '0' ? [] : bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
       ['network no-op', () => netNoopBench(REPO, root, RUNS * 2)],
       ['network up', () => (process.env.BENCH_BOOT === '0' ? [] : netUpBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
+      ['pairs', () => (process.env.BENCH_BOOT === '0' ? [] : pairBench(REPO, root, process.env.BENCH_PAIRS?.split(',')))],
     ];
     let failed = false;
     for (const [name, run] of sections) {

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages of the servers the end-to-end tests start and
-# stop themselves (a Ceph cluster, ...). Not needed to use rapido.
+# stop themselves (a Ceph cluster, ...) and that the server/client recipes
+# put in their images (dropbear, samba, cifs-utils; openssh-client for
+# rapido ssh). Not needed to use rapido.
 set -euo pipefail
-debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd iproute2)
+debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd iproute2
+	dropbear-bin openssh-client samba cifs-utils)
 missing=()
 for p in "${debs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

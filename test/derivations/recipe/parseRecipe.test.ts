@@ -89,7 +89,7 @@ test('recipe: errors name the file, line and variable', () => {
 test('shipped recipes parse and plan', async () => {
   const { listRecipeFiles } = await import('../../../src/derivations/recipe/findRecipe.js');
   withDir((dir) => {
-    const conf = loadConfig(dir, { FSTESTS_SRC: '/fs', BLKTESTS_SRC: '/blk' });
+    const conf = loadConfig(dir, { FSTESTS_SRC: '/fs', BLKTESTS_SRC: '/blk', CIFS_PW: 'pw', SSH_AUTHORIZED_KEY: '/k.pub' });
     const names = listRecipeFiles(conf).map((r) => r.name);
     for (const want of ['simple-example', 'fstests-btrfs', 'fstests-xfs', 'blktests-zram']) assert.ok(names.includes(want), want);
     for (const r of listRecipeFiles(conf)) {
