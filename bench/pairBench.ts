@@ -17,7 +17,7 @@ const MARK = 'rapido-bench: first io';
 
 const PAIRS: Record<string, { conf: string; io: string }> = {
   'nvme-tcp': { conf: '', io: 'dev=$(cat /run/nvme-tcp-dev); dd if=/dev/urandom of=/tmp/p bs=1M count=4 status=none; dd if=/tmp/p of="$dev" bs=1M oflag=direct status=none; dd if="$dev" of=/tmp/b bs=1M count=4 iflag=direct status=none; cmp /tmp/p /tmp/b' },
-  cifs: { conf: 'CIFS_PW="bench-pw"\n', io: 'mnt=$(cat /run/cifs-mnt); dd if=/dev/urandom of=/tmp/p bs=1M count=4 status=none; cp /tmp/p "$mnt/p"; sync; echo 3 > /proc/sys/vm/drop_caches; cmp /tmp/p "$mnt/p"' },
+  cifs: { conf: 'CIFS_PW="bench-pw"\n', io: 'mnt=$(cat /run/cifs-mnt); dd if=/dev/urandom of=/tmp/p bs=1M count=4 status=none; dd if=/tmp/p of="$mnt/p" bs=1M status=none; sync; echo 3 > /proc/sys/vm/drop_caches; cmp /tmp/p "$mnt/p"' },
 };
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { ms: number; out: string } {
