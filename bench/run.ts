@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootBench } from './bootBench.js';
 import { cephBench } from './cephBench.js';
+import { pairBench } from './pairBench.js';
 import { netNoopBench, netUpBench } from './netBench.js';
 import { storeBench } from './storeBench.js';
 import { median, type Row } from './stats.js';
@@ -171,6 +172,7 @@ async function main(): Promise<void> {
       ['network no-op', () => netNoopBench(REPO, root, RUNS * 2)],
       ['network up', () => (process.env.BENCH_BOOT === '0' ? [] : netUpBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
       ['ceph', () => (process.env.BENCH_BOOT === '0' ? [] : cephBench(REPO, root, kver, Math.max(3, Math.ceil(RUNS / 2))))],
+      ['pairs', () => (process.env.BENCH_BOOT === '0' ? [] : pairBench(REPO, root, process.env.BENCH_PAIRS?.split(',')))],
     ];
     // BENCH_ONLY=ceph,boot: just those sections (a full run takes a while).
     const only = process.env.BENCH_ONLY?.split(',').map((x) => x.trim());

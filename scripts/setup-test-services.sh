@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages of the servers the end-to-end tests start and
-# stop themselves (a Ceph cluster, ...). Not needed to use rapido.
+# stop themselves (a Ceph cluster, ...) and that the server/client recipes
+# put in their images (dropbear, samba, cifs-utils; openssh-client for
+# rapido ssh). Not needed to use rapido.
 set -euo pipefail
 # qemu-block-extra: QEMU's rbd driver (the qemu-rbd recipe).
 # dropbear-bin: the dropbear recipe's server; openssh-client: the host side of its test and `rapido ssh`.
-debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd qemu-block-extra iproute2 dropbear-bin openssh-client)
+# samba, cifs-utils: the cifs recipe's server and client.
+debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd qemu-block-extra iproute2
+	dropbear-bin openssh-client samba cifs-utils)
 missing=()
 for p in "${debs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -4,8 +4,9 @@
 # /etc/hosts (rapido-net writes every VM's there). A client waits for its
 # server by polling the service port, bounded by PAIR_WAIT_SECS, never by a
 # fixed sleep. The server answers requests on PAIR_CTL_PORT: `sum OFF LEN`
-# (sha256 of LEN bytes of its backing device from OFF, read past the cache)
-# and `bye` (it stops serving; unattended, its steps then end).
+# (sha256 of LEN bytes of its backing device from OFF, read past the cache),
+# `file NAME` (sha256 of NAME in its served directory, the cache dropped
+# first) and `bye` (it stops serving; unattended, its steps then end).
 
 PAIR_WAIT_SECS=${PAIR_WAIT_SECS:-120}
 PAIR_CTL_PORT=${PAIR_CTL_PORT:-7001}
@@ -51,7 +52,7 @@ pair_ask() {
 	echo "$reply"
 }
 
-# pair_serve DEV: answer control requests about DEV until `bye`. Called by
+# pair_serve DEV|DIR: answer control requests about DEV (or DIR) until `bye`. Called by
 # a server's autorun: in the foreground when the run is unattended (the VM
 # stays up for its clients), else in the background (you get the shell).
 pair_serve() {
@@ -63,7 +64,7 @@ pair_serve() {
 }
 
 _pair_serve_loop() {
-	local dev=$1 line reply ncpid rfd wfd
+	local dev=$1 line reply ncpid rfd wfd f
 	# A client already gone must not kill the server with SIGPIPE.
 	trap '' PIPE
 	while :; do
@@ -77,6 +78,12 @@ _pair_serve_loop() {
 			echo 3 > /proc/sys/vm/drop_caches
 			reply="sum $(dd if="$dev" bs=1M skip=$(($2 / 1048576)) count=$(($3 / 1048576)) iflag=direct status=none | sha256sum | cut -d' ' -f1)"
 			echo "pair: server: $dev $2+$3 ${reply#sum }"
+			;;
+		file\ *)
+			echo 3 > /proc/sys/vm/drop_caches
+			f=$dev/${line#file }
+			case "$f" in *..*) reply="error bad name" ;; *) reply="file $(sha256sum < "$f" | cut -d' ' -f1)" ;; esac
+			echo "pair: server: $f ${reply#file }"
 			;;
 		bye) reply=bye ;;
 		*) reply="error unknown request '$line'" ;;

@@ -75,7 +75,7 @@ export function bootOptionsFrom(a: Record<string, unknown>): BootOptions {
 }
 
 /** --vms N: 1 to 9 VMs; one gdb port or host port cannot serve several. */
-export function parseVms(raw: unknown, gdb?: unknown, hostfwd?: unknown): number | undefined {
+function parseVms(raw: unknown, gdb?: unknown, hostfwd?: unknown): number | undefined {
   if (raw === undefined) return undefined;
   const last = String(Array.isArray(raw) ? raw[raw.length - 1] : raw).trim();
   const n = /^\d+$/.test(last) ? Number(last) : NaN;

@@ -91,7 +91,7 @@ test('shipped recipes parse and plan', async () => {
   withDir((dir) => {
     const conf = loadConfig(dir, {
       FSTESTS_SRC: '/fs', BLKTESTS_SRC: '/blk', CEPH_SRC: '/ceph', SSH_AUTHORIZED_KEY: 'ssh-ed25519 AAAA test',
-      CEPH_CONF: '/c/ceph.conf', CEPH_KEYRING: '/c/keyring', CEPH_USER: 'admin', CEPH_RBD_POOL: 'rbd', CEPH_RBD_IMAGE: 'rapido',
+      CEPH_CONF: '/c/ceph.conf', CEPH_KEYRING: '/c/keyring', CEPH_USER: 'admin', CEPH_RBD_POOL: 'rbd', CEPH_RBD_IMAGE: 'rapido', CIFS_PW: 'pw',
     });
     const names = listRecipeFiles(conf).map((r) => r.name);
     for (const want of ['simple-example', 'fstests-btrfs', 'fstests-xfs', 'blktests-zram']) assert.ok(names.includes(want), want);
