@@ -12,6 +12,7 @@
 # its build succeeded, so an interrupted build is never taken for a good one.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$repo/scripts/lib/apt-missing.sh"
 src=${RAPIDO_SUITES_SRC:-$repo/../shared/suites}
 if [ "$(id -u)" = 0 ]; then default_cache=/var/cache/rapido/suites; else default_cache=${XDG_CACHE_HOME:-$HOME/.cache}/rapido/suites; fi
 cache=${RAPIDO_SUITES_CACHE:-$default_cache}
@@ -25,17 +26,7 @@ fi
 # time on the host side (tarball unpacking).
 debs=(xfslibs-dev uuid-dev libtool-bin automake autoconf gcc make libacl1-dev libattr1-dev libaio-dev
       libgdbm-dev libgdbm-compat-dev gawk liburing-dev libcap-dev libinih-dev libblkid-dev pkg-config xz-utils)
-missing=()
-for p in "${debs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
-	echo "build-suites: installing ${missing[*]}" >&2
-	apt=(apt-get -o DPkg::Lock::Timeout=600 -qq)
-	$sudo "${apt[@]}" update
-	DEBIAN_FRONTEND=noninteractive $sudo "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install_missing build-suites "${debs[@]}"
 
 mkdir -p "$cache"
 build_one() { # TARBALL DIR-IN-TARBALL BUILD-COMMAND

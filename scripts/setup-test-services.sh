@@ -4,19 +4,10 @@
 # put in their images (dropbear, samba, cifs-utils; openssh-client for
 # rapido ssh). Not needed to use rapido.
 set -euo pipefail
+. "$(dirname "$0")/lib/apt-missing.sh"
 # qemu-block-extra: QEMU's rbd driver (the qemu-rbd recipe).
 # dropbear-bin: the dropbear recipe's server; openssh-client: the host side of its test and `rapido ssh`.
 # samba, cifs-utils: the cifs recipe's server and client.
 debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd qemu-block-extra iproute2
 	dropbear-bin openssh-client samba cifs-utils)
-missing=()
-for p in "${debs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
-	echo "setup-test-services: installing ${missing[*]}"
-	apt=(apt-get -o DPkg::Lock::Timeout=600 -qq)
-	$sudo "${apt[@]}" update
-	DEBIAN_FRONTEND=noninteractive $sudo "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install_missing setup-test-services "${debs[@]}"

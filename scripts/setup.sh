@@ -3,24 +3,14 @@
 # then the npm dependencies, then builds. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/apt-missing.sh
 
 # iproute2: setup-network and the tap check at boot; dnsmasq-base: the DHCP test's server.
 debs=(qemu-system-x86 dracut-core linux-image-amd64 busybox-static cpio kmod
       btrfs-progs xfsprogs util-linux procps iproute2 dnsmasq-base keyutils
       # What the fstests-* and blktests recipes put in the image (small, except fio).
       bc e2fsprogs exfatprogs f2fs-tools udftools attr acl bsdextrautils ncurses-bin fio nvme-cli)
-missing=()
-for p in "${debs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
-	echo "setup: installing ${missing[*]}"
-	# Another apt run (unattended-upgrades, a first-boot job) may hold the dpkg lock: wait for it.
-	apt=(apt-get -o DPkg::Lock::Timeout=600 -qq)
-	$sudo "${apt[@]}" update
-	DEBIAN_FRONTEND=noninteractive $sudo "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install_missing setup "${debs[@]}"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 	npm ci --no-audit --no-fund
 fi

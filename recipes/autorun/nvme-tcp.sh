@@ -12,22 +12,8 @@ port=${NVME_TCP_PORT:-4420}
 srv=$(pair_addr 1)
 echo "$nqn" > /run/nvme-tcp-nqn
 if [ "$(pair_role)" = server ]; then
-	need_configfs
-	modprobe nvmet
-	modprobe nvmet-tcp
 	backing=$(zram_dev "${NVME_ZRAM_SIZE:-64M}")
-	sub=/sys/kernel/config/nvmet/subsystems/$nqn
-	mkdir -p "$sub/namespaces/1"
-	echo 1 > "$sub/attr_allow_any_host"
-	echo "$backing" > "$sub/namespaces/1/device_path"
-	echo 1 > "$sub/namespaces/1/enable"
-	p=/sys/kernel/config/nvmet/ports/1
-	mkdir -p "$p"
-	echo tcp > "$p/addr_trtype"
-	echo ipv4 > "$p/addr_adrfam"
-	echo "$srv" > "$p/addr_traddr"
-	echo "$port" > "$p/addr_trsvcid"
-	ln -s "$sub" "$p/subsystems/$nqn"
+	nvmet_export "$nqn" "$backing" tcp "$srv" "$port"
 	echo "nvme-tcp: server: $backing exported as $nqn on $srv:$port"
 	pair_serve "$backing"
 	exit 0
@@ -36,11 +22,6 @@ modprobe nvme-fabrics
 modprobe nvme-tcp
 pair_wait_port "$srv" "$port" "the nvmet-tcp listener"
 exec 3<&-
-mkdir -p /etc/nvme
-[ -s /etc/nvme/hostnqn ] || nvme gen-hostnqn > /etc/nvme/hostnqn
-nvme connect -t tcp -a "$srv" -s "$port" -n "$nqn" >/dev/null
-blk=$(wait_for '/sys/class/nvme-subsystem/nvme-subsys*/nvme*n1' 20)
-dev=/dev/${blk##*/}
-wait_for "$dev" >/dev/null
+dev=$(nvme_attach -t tcp -a "$srv" -s "$port" -n "$nqn")
 echo "$dev" > /run/nvme-tcp-dev
 echo "nvme-tcp: client: $dev connected to $srv:$port ($nqn)"

@@ -42,7 +42,7 @@ export interface QemuArgsOptions {
 
 /** The kernel command line: ours first, the user's extra parameters last (later ones win). */
 export function kernelCmdline(
-  o: Pick<QemuArgsOptions, 'vmNum' | 'hostname' | 'interactive' | 'quiet' | 'extraKernelParams' | 'kernelParams' | 'gdbPort' | 'net'>,
+  o: Pick<QemuArgsOptions, 'vmNum' | 'hostname' | 'interactive' | 'quiet' | 'extraKernelParams' | 'kernelParams' | 'gdbPort' | 'net' | 'accel'>,
 ): string {
   const params = [
     `rdinit=${GUEST_INIT_PATH}`,
@@ -56,12 +56,22 @@ export function kernelCmdline(
   if (!o.interactive) params.push(`${KPARAM_EXIT}=1`, 'panic=-1', 'console_msg_format=syslog', 'printk.time=1');
   if (o.quiet) params.push('quiet', 'loglevel=1');
   if (o.gdbPort !== undefined) params.push('nokaslr');
+  // Under TCG the guest runs 10 to 50 times slower against a real-time clock:
+  // the kernel's watchdogs (hung task after 120 s, RCU stall after 21 s) fire
+  // on emulation, not on the code under test, and suites that fail on any
+  // dmesg warning (fstests, blktests) then report a bug that is not there.
+  // Scaled, not disabled: a real hang still shows. Before the user's own
+  // parameters, so theirs win.
+  if (o.accel === 'tcg') params.push(...TCG_WATCHDOG_PARAMS);
   params.push(...(o.net?.kernelParams ?? []));
   const extra = o.extraKernelParams?.trim();
   if (extra) params.push(extra);
   for (const p of o.kernelParams ?? []) if (p.trim()) params.push(p.trim());
   return params.join(' ');
 }
+
+/** The kernel's watchdog timeouts scaled for TCG (see kernelCmdline); rcupdate's upper bound is 300 s. */
+const TCG_WATCHDOG_PARAMS = ['sysctl.kernel.hung_task_timeout_secs=1200', 'rcupdate.rcu_cpu_stall_timeout=300'];
 
 export function buildQemuArgs(o: QemuArgsOptions): string[] {
   if (!Number.isInteger(o.cpus) || o.cpus < 1) {

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeProject, REPO, type Project } from '../helpers/cliHarness.js';
@@ -78,7 +78,8 @@ describe('fstests recipes run the real xfstests', { concurrency: 2, ...skipUnles
         const t0 = Date.now();
         const cmd = `cd /fstests && ./check ${tests.join(' ')}; st=$?; echo "check exited $st"; exit $st`;
         const r = await run(p, ['cut', ...BOOT, '-x', cmd, `fstests-${c.fs}`]);
-        const log = r.err + r.out.replace(/^\[ *\d+\.\d+\] .*\n/gm, '').slice(-5000);
+        const kernelTail = existsSync(`${p.out}.console.log`) ? readFileSync(`${p.out}.console.log`, 'utf8').split('\n').filter((l) => /^\[ *\d+\.\d+\] /.test(l)).slice(-40).join('\n') : '';
+        const log = `${r.err}${r.out.replace(/^\[ *\d+\.\d+\] .*\n/gm, '').slice(-5000)}\nthe kernel's last messages:\n${kernelTail}`;
         console.log(`fstests-${c.fs}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         assert.equal(checkStatus(r.out), 1, log);
         assert.equal(r.status, 1, log);
@@ -92,6 +93,8 @@ describe('fstests recipes run the real xfstests', { concurrency: 2, ...skipUnles
         assert.match(r.out, /^\s*\+the output this run produced\r?$/m, log);
         assert.doesNotMatch(r.out, /^Not run:/m, `every test ran\n${log}`);
         assert.doesNotMatch(r.out, /error while loading shared libraries|command not found/, log);
+        // check's systemd-run probe is not a missing command (the autorun says so).
+        assert.doesNotMatch(r.err, /commands not found in the image/, log);
       } finally {
         p.cleanup();
       }
@@ -108,6 +111,7 @@ describe('fstests recipes run the real xfstests', { concurrency: 2, ...skipUnles
       assert.equal(r.status, 0, log);
       assert.match(r.out, /^fstests: quick set: \.\/check /m, log);
       assert.match(r.out, /^Passed all \d+ tests$/m, log);
+      assert.doesNotMatch(r.err, /commands not found in the image/, log);
       assert.doesNotMatch(r.out, /^Not run:/m, log);
     } finally {
       p.cleanup();

@@ -30,13 +30,20 @@ describe('kernelCmdline', () => {
   it('non-interactive: exits and never hangs on panic', () => {
     assert.equal(
       kernelCmdline(base),
-      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 console_msg_format=syslog printk.time=1',
+      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 console_msg_format=syslog printk.time=1 ' +
+        'sysctl.kernel.hung_task_timeout_secs=1200 rcupdate.rcu_cpu_stall_timeout=300',
     );
+  });
+  it('KVM keeps the kernel\'s watchdog timeouts; under TCG the user\'s own come after the scaled ones', () => {
+    assert.doesNotMatch(kernelCmdline({ ...base, accel: 'kvm' }), /hung_task|rcu_cpu_stall/);
+    const tcg = kernelCmdline({ ...base, extraKernelParams: 'rcupdate.rcu_cpu_stall_timeout=21' }).split(' ');
+    assert.ok(tcg.indexOf('rcupdate.rcu_cpu_stall_timeout=300') < tcg.indexOf('rcupdate.rcu_cpu_stall_timeout=21'));
   });
   it('interactive and quiet, with extra parameters last', () => {
     assert.equal(
       kernelCmdline({ ...base, interactive: true, quiet: true, extraKernelParams: '  nokaslr debug ' }),
-      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 quiet loglevel=1 nokaslr debug',
+      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 quiet loglevel=1 ' +
+        'sysctl.kernel.hung_task_timeout_secs=1200 rcupdate.rcu_cpu_stall_timeout=300 nokaslr debug',
     );
   });
 });
@@ -142,7 +149,8 @@ describe('one-off boot options: --kernel-param and --gdb', () => {
   it('--kernel-param ARGs come after QEMU_EXTRA_KERNEL_PARAMS, in order; --gdb adds nokaslr before both', () => {
     assert.equal(
       kernelCmdline({ ...base, extraKernelParams: 'debug', kernelParams: ['dyndbg="file zram_drv.c +p"', 'kaslr'], gdbPort: 1234 }),
-      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 console_msg_format=syslog printk.time=1 nokaslr debug dyndbg="file zram_drv.c +p" kaslr',
+      'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 console_msg_format=syslog printk.time=1 nokaslr ' +
+        'sysctl.kernel.hung_task_timeout_secs=1200 rcupdate.rcu_cpu_stall_timeout=300 debug dyndbg="file zram_drv.c +p" kaslr',
     );
   });
   it('--gdb=PORT: the stub on that TCP port, before QEMU_EXTRA_ARGS; none without it', () => {
