@@ -32,32 +32,16 @@ modprobe -q sd_mod 2>/dev/null || :
 modprobe -q sg 2>/dev/null || :
 cd /blktests
 
-run_honestly() {
-	local out=/tmp/blktests-check.out st=0
-	set +e
-	eval "$1" 2>&1 | tee "$out"
-	st=${PIPESTATUS[0]}
-	set -e
-	if [ "$st" -eq 0 ]; then
-		if grep -q 'no group or test named' "$out"; then
-			echo "blktests: check was given a group or test that does not exist; failing the run" >&2
-			st=1
-		elif grep -qE '\[failed\]' "$out"; then
-			echo "blktests: check reported failures but exited 0; failing the run" >&2
-			st=1
-		elif ! grep -qE '\[(passed|not run)\]' "$out"; then
-			echo "blktests: check ran no test; failing the run" >&2
-			st=1
-		fi
+# Why check's 0 is wrong, if it is.
+blktests_verdict() {
+	if grep -q 'no group or test named' "$1"; then
+		echo "check was given a group or test that does not exist"
+	elif grep -qE '\[failed\]' "$1"; then
+		echo "check reported failures but exited 0"
+	elif ! grep -qE '\[(passed|not run)\]' "$1"; then
+		echo "check ran no test"
 	fi
-	return "$st"
 }
 
-if [ -n "$BLKTESTS_AUTORUN_CMD" ]; then
-	run_honestly "$BLKTESTS_AUTORUN_CMD"
-elif ls /rapido-post/* > /dev/null 2>&1; then
-	: # -x/-f steps follow and run the tests
-elif [ -n "$BLKTESTS_QUICK" ]; then
-	echo "blktests: quick set: ./check $BLKTESTS_QUICK (set BLKTESTS_AUTORUN_CMD or use -x to run others)"
-	run_honestly "./check $BLKTESTS_QUICK"
-fi
+. /usr/lib/rapido/suite-lib.sh
+suite_main blktests blktests_verdict "$BLKTESTS_AUTORUN_CMD" "$BLKTESTS_QUICK"

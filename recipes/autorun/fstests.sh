@@ -49,42 +49,26 @@ cd /fstests
 # is no systemd here, and check carries on without: not a missing command.
 printf '%s\n' systemctl systemd-run 2>/dev/null >> /run/rapido/missing-expected || :
 
-# Runs "$@" (a shell command), echoing its output, and turns check's verdict
-# into the status: check's own, or 1 when its summary shows a failure it
-# did not report in its status, or that nothing ran.
-run_honestly() {
-	local out=/tmp/fstests-check.out st=0
-	set +e
-	eval "$1" 2>&1 | tee "$out"
-	st=${PIPESTATUS[0]}
-	set -e
-	if [ "$st" -eq 0 ]; then
-		if grep -q '^Failed [0-9]* of [0-9]* tests' "$out"; then
-			echo "fstests: check reported failures but exited 0; failing the run" >&2
-			st=1
-		elif grep -qE ' - no such test\?| - unknown test, ignored' "$out"; then
-			echo "fstests: check was given a test that does not exist; failing the run" >&2
-			st=1
-		elif grep -q '^Passed all' "$out" && ! grep -q '^Ran: ' "$out"; then
-			echo "fstests: check ran no test; failing the run" >&2
-			st=1
-		fi
+# Why check's 0 is wrong, if it is.
+fstests_verdict() {
+	if grep -q '^Failed [0-9]* of [0-9]* tests' "$1"; then
+		echo "check reported failures but exited 0"
+	elif grep -qE ' - no such test\?| - unknown test, ignored' "$1"; then
+		echo "check was given a test that does not exist"
+	elif grep -q '^Passed all' "$1" && ! grep -q '^Ran: ' "$1"; then
+		echo "check ran no test"
 	fi
-	# check names a test's dmesg file and the VM is gone after: show it here.
+}
+
+# check names a failed test's dmesg file, and the VM is gone after: show it.
+fstests_after() {
 	local t
-	for t in $(sed -n 's/^Failures: //p' "$out"); do
+	for t in $(sed -n 's/^Failures: //p' "$1"); do
 		[ -s "results/$t.dmesg" ] || continue
 		echo "fstests: $t: results/$t.dmesg (first 40 lines):"
 		head -n 40 "results/$t.dmesg"
 	done
-	return "$st"
 }
 
-if [ -n "$FSTESTS_AUTORUN_CMD" ]; then
-	run_honestly "$FSTESTS_AUTORUN_CMD"
-elif ls /rapido-post/* > /dev/null 2>&1; then
-	: # -x/-f steps follow and run the tests
-elif [ -n "$FSTESTS_QUICK" ]; then
-	echo "fstests: quick set: ./check $FSTESTS_QUICK (set FSTESTS_AUTORUN_CMD or use -x to run others)"
-	run_honestly "./check $FSTESTS_QUICK"
-fi
+. /usr/lib/rapido/suite-lib.sh
+suite_main fstests fstests_verdict "$FSTESTS_AUTORUN_CMD" "$FSTESTS_QUICK"
