@@ -4,16 +4,10 @@
 # Steps after this one find the disk in /run/lio-local-dev.
 set -e
 . /usr/lib/rapido/storage-lib.sh
-need_configfs
-modprobe target_core_mod
-modprobe target_core_iblock
+backing=$(zram_dev "${LIO_ZRAM_SIZE:-64M}")
+core=$(lio_backstore rapido "$backing")
 modprobe tcm_loop
 modprobe sd_mod
-backing=$(zram_dev "${LIO_ZRAM_SIZE:-64M}")
-core=/sys/kernel/config/target/core/iblock_0/rapido
-mkdir -p "$core"
-echo "udev_path=$backing" > "$core/control"
-echo 1 > "$core/enable"
 # NAA WWNs: fixed, so the disk's identity is the same on every boot.
 target=naa.6001405000000001
 initiator=naa.6001405000000002

@@ -1,4 +1,4 @@
-# Sourced by the single-VM storage recipes' autoruns (bash).
+# Sourced by the storage recipes' autoruns, single-VM and server/client (bash).
 
 # zram_dev SIZE: a new zram device of SIZE, printed as /dev/zramN. (The
 # helpers run inside $(...), where bash drops set -e: they return on error.)
@@ -67,4 +67,17 @@ nvme_attach() {
 	blk=$(wait_for '/sys/class/nvme-subsystem/nvme-subsys*/nvme*n1' 20) || return
 	wait_for "/dev/${blk##*/}" >/dev/null || return
 	echo "/dev/${blk##*/}"
+}
+
+# lio_backstore NAME DEVICE: an LIO iblock backstore NAME on DEVICE, enabled;
+# its configfs directory printed (a LUN links to it).
+lio_backstore() {
+	need_configfs || return
+	modprobe target_core_mod || return
+	modprobe target_core_iblock || return
+	local core=/sys/kernel/config/target/core/iblock_0/$1
+	mkdir -p "$core" || return
+	echo "udev_path=$2" > "$core/control" || return
+	echo 1 > "$core/enable" || return
+	echo "$core"
 }
