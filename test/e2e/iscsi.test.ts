@@ -43,7 +43,7 @@ const steps = (out: string) => out.split('\n').filter((l) => !/^\[vm\d\] (\[ *\d
  * whole raw LUN's checksum, which the server computes again from its zram
  * backstore (pair_ask); logout (the disk goes away, no session is left),
  * login again, mount again: the file's checksum is the same; a clean logout
- * at the end.
+ * at the end; then an initiator of another name is refused (the ACL).
  */
 const CLIENT_STEP = [
   '#!/bin/bash',
@@ -79,6 +79,15 @@ const CLIENT_STEP = [
   'umount /mnt/iscsi',
   'iscsi_logout "$iqn" "$portal"',
   'echo "FINAL-LOGOUT-OK"',
+  // The ACL: an initiator of another name (an iface of its own) is refused.
+  'iscsiadm -m iface -I intruder -o new >/dev/null',
+  'iscsiadm -m iface -I intruder -o update -n iface.initiatorname -v iqn.2003-01.org.linux-iscsi.rapido:intruder >/dev/null',
+  // tgt hides the target from a name it refuses (no portals found): the login is tried on a record made by hand.
+  'iscsiadm -m discovery -t sendtargets -p "$portal" -I intruder >/dev/null || :',
+  'iscsiadm -m node -T "$iqn" -p "$portal" -I intruder >/dev/null 2>&1 || iscsiadm -m node -o new -T "$iqn" -p "$portal" -I intruder >/dev/null',
+  'if iscsiadm -m node -T "$iqn" -p "$portal" -I intruder --login; then echo "the target admitted another initiator"; exit 1; fi',
+  'if s=$(iscsiadm -m session 2>&1); then echo "a session is left: $s"; exit 1; fi',
+  'echo "ACL-REFUSED-OK"',
   'pair_ask bye',
   '',
 ].join('\n');
@@ -104,9 +113,12 @@ async function provePair(ns: Netns, p: Project, recipe: string): Promise<string>
   assert.match(out, /\[vm2\] RELOGIN-OK \/dev\/sd[a-z]+/, say);
   assert.match(out, new RegExp(`\\[vm2\\] FILE-SUM-AGAIN ${file[1]}`), 'the file is still there after logout and login');
   assert.match(out, /\[vm2\] FINAL-LOGOUT-OK/, say);
+  assert.match(out, /\[vm2\] iscsid: connection\d+:0 login rejected: /, 'the target refused the other name at login');
+  assert.match(out, /\[vm2\] ACL-REFUSED-OK/, say);
   assert.match(out, /\[vm1\] pair: server: client said bye/, say);
-  // A clean logout: no connection failed on the way.
-  assert.doesNotMatch(out, /detected conn error|session recovery timed out/, say);
+  // A clean logout: no connection failed on the way (the refused login that follows has its conn error).
+  const proof = out.slice(0, out.indexOf('[vm2] FINAL-LOGOUT-OK'));
+  assert.doesNotMatch(proof, /detected conn error|session recovery timed out/, say);
   assert.doesNotMatch(r.stderr, /the server's steps failed/);
   return out;
 }
@@ -116,5 +128,12 @@ describe('iSCSI server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, 
     const out = await provePair(ns, p, 'lio-iscsi');
     assert.match(out, /\[vm1\] lio-iscsi: server: \/dev\/zram0 is LUN 0 of iqn\.2003-01\.org\.linux-iscsi\.rapido:target on 192\.168\.155\.101:3260 for iqn\.2003-01\.org\.linux-iscsi\.rapido:client/);
     assert.match(out, /\[vm2\] lio-iscsi: client: \/dev\/sd[a-z]+ is LUN 0 of /);
+    assert.match(out, /\[vm1\] .*iSCSI Initiator Node: iqn\.2003-01\.org\.linux-iscsi\.rapido:intruder is not authorized/, 'LIO refused the other name by its ACL');
+  }));
+
+  test('tgt-iscsi: VM 1 exports zram as LUN 1 with tgtd, VM 2 logs in with open-iscsi; the same proof', () => inPairNetns(async (ns, p) => {
+    const out = await provePair(ns, p, 'tgt-iscsi');
+    assert.match(out, /\[vm1\] tgt-iscsi: server: \/dev\/zram0 is LUN 1 of iqn\.2003-01\.org\.linux-iscsi\.rapido:target on 192\.168\.155\.101:3260 for iqn\.2003-01\.org\.linux-iscsi\.rapido:client/);
+    assert.match(out, /\[vm2\] tgt-iscsi: client: \/dev\/sd[a-z]+ is LUN 1 of /);
   }));
 });
