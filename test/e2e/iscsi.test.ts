@@ -124,14 +124,14 @@ async function provePair(ns: Netns, p: Project, recipe: string): Promise<string>
 }
 
 describe('iSCSI server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {
-  test('lio-iscsi: VM 1 exports zram as LUN 0 through LIO configfs, VM 2 logs in with open-iscsi; ext4 file round trip, the server re-reads the same bytes, logout/login keeps the data', () => inPairNetns(async (ns, p) => {
+  test('lio-iscsi: VM 1 exports zram as LUN 0 through LIO configfs, VM 2 logs in with open-iscsi; ext4 file round trip, the server re-reads the same bytes, logout/login keeps the data, another initiator name is refused', () => inPairNetns(async (ns, p) => {
     const out = await provePair(ns, p, 'lio-iscsi');
     assert.match(out, /\[vm1\] lio-iscsi: server: \/dev\/zram0 is LUN 0 of iqn\.2003-01\.org\.linux-iscsi\.rapido:target on 192\.168\.155\.101:3260 for iqn\.2003-01\.org\.linux-iscsi\.rapido:client/);
     assert.match(out, /\[vm2\] lio-iscsi: client: \/dev\/sd[a-z]+ is LUN 0 of /);
     assert.match(out, /\[vm1\] .*iSCSI Initiator Node: iqn\.2003-01\.org\.linux-iscsi\.rapido:intruder is not authorized/, 'LIO refused the other name by its ACL');
   }));
 
-  test('tgt-iscsi: VM 1 exports zram as LUN 1 with tgtd, VM 2 logs in with open-iscsi; the same proof', () => inPairNetns(async (ns, p) => {
+  test('tgt-iscsi: VM 1 exports zram as LUN 1 with tgtd, VM 2 logs in with open-iscsi; the same proof, another initiator name refused by its name ACL', () => inPairNetns(async (ns, p) => {
     const out = await provePair(ns, p, 'tgt-iscsi');
     assert.match(out, /\[vm1\] tgt-iscsi: server: \/dev\/zram0 is LUN 1 of iqn\.2003-01\.org\.linux-iscsi\.rapido:target on 192\.168\.155\.101:3260 for iqn\.2003-01\.org\.linux-iscsi\.rapido:client/);
     assert.match(out, /\[vm2\] tgt-iscsi: client: \/dev\/sd[a-z]+ is LUN 1 of /);
