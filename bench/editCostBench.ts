@@ -38,7 +38,7 @@ function cut(rapido: string, c: Case, cwd: string, env: NodeJS.ProcessEnv): { ms
 }
 
 /** `mib` MiB of deterministic, incompressible-looking files: groups of test scripts and some larger binaries. */
-export function makeTree(dir: string, mib: number): string {
+function makeTree(dir: string, mib: number): string {
   let seed = 5;
   const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const pool = Buffer.alloc(8 << 20);

@@ -59,7 +59,7 @@ async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, mem
 }
 
 /** One layer of a plan: the plan's only one, or a chunk of a big tree (`tree:/fstests#2`). */
-export interface NativePart {
+interface NativePart {
   name: string;
   key: string;
   derivation: NativeDerivation;
