@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootBench } from './bootBench.js';
 import { cephBench } from './cephBench.js';
+import { editCostBench } from './editCostBench.js';
 import { pairBench } from './pairBench.js';
 import { netNoopBench, netUpBench } from './netBench.js';
 import { storeBench } from './storeBench.js';
@@ -167,6 +168,8 @@ async function main(): Promise<void> {
         if (!tree) throw new Error(treeError);
         return benchRecipe('fstests-btrfs', root, kver, modRoot, nodeFloor);
       }],
+      // BENCH_ONLY='edit cost' alone; BENCH_RAPIDO=OTHER/bin/rapido.js measures another build (the numbers before a change).
+      ['edit cost', () => editCostBench({ repo: REPO, runs: RUNS, kver, fstestsSrc: tree?.src })],
       ['store', () => (process.env.BENCH_STORE === '0' ? [] : storeBench())],
       ['boot', () => (process.env.BENCH_BOOT === '0' ? [] : bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
       ['network no-op', () => netNoopBench(REPO, root, RUNS * 2)],

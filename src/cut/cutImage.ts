@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from '
 import { vmPidDir } from '../config/loadConfig.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
 import { writeNewcSync } from '../derivations/cpio/writeNewc.js';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer, layerRequest } from '../derivations/deriveLayerKey.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, layerRequest } from '../derivations/deriveLayerKey.js';
 import { HostInputs, lstatOrNull, statSig } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
@@ -29,6 +29,8 @@ export interface CutOutcome {
 }
 
 interface LayerResult {
+  /** The plan's name, or a chunk's (`tree:/fstests#2`) when a big tree is several layers. */
+  name: string;
   key: string;
   size: number;
   digest: string;
@@ -69,30 +71,35 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
   const flushNotices = () => {
     for (const m of notices.splice(0)) progress.notice(`${req.recipe.name}: ${m}`);
   };
-  const outcomes: LayerOutcome[] = [];
   const cutStartMs = Date.now();
 
   const plans = planLayers(req.recipe);
-  const results: LayerResult[] = [];
+  /** Per plan, its layers: one, or a big tree's chunks. */
+  const results: LayerResult[][] = [];
+  const outcomes: LayerOutcome[][] = [];
   const requests = plans.map((plan) => layerRequest(plan, req));
-  const cutLayer = async (i: number, reuseStamp: boolean): Promise<LayerResult> => {
+  const cutPlan = async (i: number, reuseStamp: boolean): Promise<LayerResult[]> => {
     const plan = plans[i];
-    const old = prev?.layers.find((l) => l.name === plan.name);
-    if (reuseStamp && old?.digest && !old.racy && old.request === requests[i] && unchanged.has(old.name) && (await store.lookup(old.key))) {
-      return { key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs, racy: false, memo: old.memo };
+    const olds = prev?.layers.filter((l) => (l.plan ?? l.name) === plan.name) ?? [];
+    // A chunked tree is reused from the stamp only whole: its inputs ride on its first chunk.
+    const reusable = reuseStamp && olds.length > 0 && olds.every((old) => old.digest && !old.racy && old.request === requests[i] && unchanged.has(old.name));
+    if (reusable && (await everyAsync(olds, (old) => store.lookup(old.key)))) {
+      return olds.map((old) => ({ name: old.name, key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs, racy: false, memo: old.memo }));
     }
-    const memo = new LayerMemo(old?.memo);
-    return plan.kind === 'dracut' ? dracutLayer(plan, ctx, req, store, cutStartMs) : nativeLayer(plan, ctx, store, cutStartMs, memo);
+    const memo = new LayerMemo(olds[0]?.memo);
+    return plan.kind === 'dracut' ? [await dracutLayer(plan, ctx, req, store, cutStartMs)] : nativeLayers(plan, ctx, store, cutStartMs, memo);
   };
+  const outcomesOf = (plan: LayerPlan, rs: LayerResult[], ms: number): LayerOutcome[] =>
+    rs.map((r) => ({ name: r.name, builder: builderName(plan), key: r.key, size: r.size, source: r.source, ms: ms / rs.length }));
   for (const [i, plan] of plans.entries()) {
     const t0 = performance.now();
     progress.start(plan.name, builderName(plan));
-    const result = await cutLayer(i, true);
-    results.push(result);
-    const outcome: LayerOutcome = { name: plan.name, builder: builderName(plan), key: result.key, size: result.size, source: result.source, ms: performance.now() - t0 };
-    progress.done(outcome);
+    const rs = await cutPlan(i, true);
+    results.push(rs);
+    const os = outcomesOf(plan, rs, performance.now() - t0);
+    for (const o of os) progress.done(o);
     flushNotices();
-    outcomes.push(outcome);
+    outcomes.push(os);
   }
 
   let composed: ReturnType<typeof composeImage> | undefined;
@@ -101,30 +108,34 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
       composed = composeImage(
         req.out,
         // Objects this cut just wrote were hashed as they were written: check only the others.
-        results.map((r) => ({ key: r.key, path: objectPath(store.dir, r.key), size: r.size, digest: r.source === 'built' ? undefined : r.digest })),
+        results.flat().map((r) => ({ key: r.key, path: objectPath(store.dir, r.key), size: r.size, digest: r.source === 'built' ? undefined : r.digest })),
         { current: prev?.current, spare: prev?.spare },
         vmPidDir(req.conf, req.out),
       );
     } catch (e) {
       // A corrupt object is never booted: drop it, rebuild its layer, compose again.
-      const i = e instanceof CorruptObjectError ? results.findIndex((r) => r.key === e.key) : -1;
-      if (i < 0 || attempt >= plans.length) throw e;
-      progress.say(`layer ${plans[i].name}: ${(e as Error).message}; rebuilding it`);
-      store.discard(results[i].key);
-      results[i] = await cutLayer(i, false);
-      outcomes[i] = { ...outcomes[i], key: results[i].key, size: results[i].size, source: results[i].source };
+      const i = e instanceof CorruptObjectError ? results.findIndex((rs) => rs.some((r) => r.key === e.key)) : -1;
+      if (i < 0 || attempt >= results.flat().length) throw e;
+      const bad = results[i].find((r) => r.key === (e as CorruptObjectError).key)!;
+      progress.say(`layer ${bad.name}: ${(e as Error).message}; rebuilding it`);
+      store.discard(bad.key);
+      const t0 = performance.now();
+      results[i] = await cutPlan(i, false);
+      outcomes[i] = outcomesOf(plans[i], results[i], performance.now() - t0);
       flushNotices();
     }
   }
-  const stampLayers: StampLayer[] = plans.map((plan, i) => {
-    const r = results[i];
-    const memo = r.memo instanceof LayerMemo ? r.memo.toJSON() : r.memo;
-    // The object as composed: the next no-op check notices it removed (gc, a wiped store) or replaced.
-    const obj = objectPath(store.dir, r.key);
-    const objSt = lstatOrNull(obj);
-    const object: StampLayer['object'] = [obj, objSt ? statSig(objSt) : 'missing'];
-    return { name: plan.name, key: r.key, size: r.size, digest: r.digest, request: requests[i], inputs: r.inputs, racy: r.racy, memo, object };
-  });
+  const stampLayers: StampLayer[] = plans.flatMap((plan, i) =>
+    results[i].map((r) => {
+      const memo = r.memo instanceof LayerMemo ? r.memo.toJSON() : r.memo;
+      // The object as composed: the next no-op check notices it removed (gc, a wiped store) or replaced.
+      const obj = objectPath(store.dir, r.key);
+      const objSt = lstatOrNull(obj);
+      const object: StampLayer['object'] = [obj, objSt ? statSig(objSt) : 'missing'];
+      const layer: StampLayer = { name: r.name, key: r.key, size: r.size, digest: r.digest, request: requests[i], inputs: r.inputs, racy: r.racy, memo, object };
+      return r.name === plan.name ? layer : { ...layer, plan: plan.name };
+    }),
+  );
   const stamp: Stamp = {
     version: STAMP_VERSION,
     request: req.key,
@@ -147,13 +158,13 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
       recipe: req.recipe.name,
       at,
       outPath: req.out,
-      layers: outcomes.map((o) => ({ name: o.name, key: o.key, hit: o.source !== 'built' })),
+      layers: outcomes.flat().map((o) => ({ name: o.name, key: o.key, hit: o.source !== 'built' })),
       // The derivations themselves live in the layer records, found by key.
-      inputs: Object.fromEntries(outcomes.map((o) => [o.name, { key: o.key }])),
+      inputs: Object.fromEntries(outcomes.flat().map((o) => [o.name, { key: o.key }])),
     },
-    outcomes.map((o) => o.key),
+    outcomes.flat().map((o) => o.key),
   );
-  return { layers: outcomes, imageBytes: composed.current.size, written: composed.written, stamp };
+  return { layers: outcomes.flat(), imageBytes: composed.current.size, written: composed.written, stamp };
 }
 
 /** The stamp's record of a layer's inputs; digests of files touched within the racy window are not kept. */
@@ -168,21 +179,41 @@ function stampInputs(inputs: HostInputs, cutStartMs: number): { inputs: StampInp
   return { inputs: list, racy: inputs.newestMtimeMs > trusted };
 }
 
-async function nativeLayer(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo): Promise<LayerResult> {
-  const { key, derivation, entries, inputs } = await deriveNativeLayer(plan, ctx, store, memo);
-  const stamped = () => stampInputs(inputs, cutStartMs);
-  const found = await store.lookup(key);
-  if (found) return { key, ...found, source: 'store', ...stamped(), memo };
-  return withBuildLock(store.dir, key, async () => {
-    const again = await store.lookup(key); // another cut may have built it while we waited
-    if (again) return { key, ...again, source: 'store' as const, ...stamped(), memo };
-    const { size, digest } = writeObject(store.dir, key, (fd) => {
-      writeNewcSync(fd, entries, { epoch: ctx.epoch });
-    });
-    const now = Date.now();
-    store.record({ key, builder: derivation.builder, layerName: plan.name, size, digest, derivation, createdAt: now, lastUsedAt: now });
-    return { key, size, digest, source: 'built' as const, ...stamped(), memo };
-  });
+/** Sequential: lookups may open LMDB, and the first answer that fails ends it. */
+async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<boolean> {
+  for (const x of xs) if (!(await f(x))) return false;
+  return true;
+}
+
+/**
+ * A native plan's layers: one, or a big tree's chunks (deriveNativeLayers).
+ * Each is looked up by its own key, so an edit in one chunk builds that chunk
+ * alone. The plan's inputs and memo are recorded on its first layer: the
+ * next cut re-derives the whole plan when any of them changed.
+ */
+async function nativeLayers(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo): Promise<LayerResult[]> {
+  const { parts, inputs } = await deriveNativeLayers(plan, ctx, store, memo);
+  const stamped = stampInputs(inputs, cutStartMs);
+  const out: LayerResult[] = [];
+  for (const [j, { name, key, derivation, entries }] of parts.entries()) {
+    const extra = j === 0 ? { ...stamped, memo } : { inputs: [], racy: false };
+    const found = await store.lookup(key);
+    if (found) {
+      out.push({ name, key, ...found, source: 'store', ...extra });
+      continue;
+    }
+    out.push(await withBuildLock(store.dir, key, async () => {
+      const again = await store.lookup(key); // another cut may have built it while we waited
+      if (again) return { name, key, ...again, source: 'store' as const, ...extra };
+      const { size, digest } = writeObject(store.dir, key, (fd) => {
+        writeNewcSync(fd, entries, { epoch: ctx.epoch });
+      });
+      const now = Date.now();
+      store.record({ key, builder: derivation.builder, layerName: name, size, digest, derivation, createdAt: now, lastUsedAt: now });
+      return { name, key, size, digest, source: 'built' as const, ...extra };
+    }));
+  }
+  return out;
 }
 
 async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore, cutStartMs: number): Promise<LayerResult> {
@@ -191,12 +222,12 @@ async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, st
   const { lookupManifest, recordManifest } = await import('../store/manifests.js');
   const known = lookupManifest(db, firstKey, currentDigest);
   const rec = known ? await store.lookup(known) : undefined;
-  if (known && rec) return { key: known, ...rec, source: 'store', ...stampInputs(inputs, cutStartMs) };
+  if (known && rec) return { name: plan.name, key: known, ...rec, source: 'store', ...stampInputs(inputs, cutStartMs) };
   return withBuildLock(store.dir, firstKey, async () => {
     db.env.resetReadTxn();
     const again = lookupManifest(db, firstKey, currentDigest);
     const hit = again ? await store.lookup(again) : undefined;
-    if (again && hit) return { key: again, ...hit, source: 'store' as const, ...stampInputs(inputs, cutStartMs) };
+    if (again && hit) return { name: plan.name, key: again, ...hit, source: 'store' as const, ...stampInputs(inputs, cutStartMs) };
     const { runDracut } = await import('../derivations/builders/dracutLayer.js');
     const { output, tmpDir } = await runDracut(dreq, store.dir.paths.tmp);
     try {
@@ -207,7 +238,7 @@ async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, st
       const entries = closure.map(([path, d]) => ({ path, digest: d }));
       store.record({ key, builder: 'dracut', layerName: plan.name, size, digest, derivation: { ...firstDerivation, firstKey }, closure: entries, createdAt: now, lastUsedAt: now });
       recordManifest(db, firstKey, entries, key);
-      return { key, size, digest, source: 'built' as const, ...stampInputs(inputs, cutStartMs) };
+      return { name: plan.name, key, size, digest, source: 'built' as const, ...stampInputs(inputs, cutStartMs) };
     } finally {
       rmSync(tmpDir, { recursive: true, force: true });
     }

@@ -8,7 +8,8 @@ import type { CpioEntry } from './cpio/cpioEntry.js';
 import { HostInputs } from './hostInputs.js';
 import { LayerMemo } from './layerMemo.js';
 import type { LayerPlan } from './layerPlan.js';
-import { derivationKeyText, nativeDerivation } from './nativeDerivation.js';
+import { derivationKeyText, nativeDerivation, type NativeDerivation } from './nativeDerivation.js';
+import { chunkEntries } from './treeChunks.js';
 import { shownVars } from './recipe/secrets.js';
 
 /**
@@ -57,8 +58,21 @@ async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, mem
   }
 }
 
-/** Collects a native layer's entries and hashes its derivation into its key, without building anything. */
-export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store: FileDigests, memo = new LayerMemo()) {
+/** One layer of a plan: the plan's only one, or a chunk of a big tree (`tree:/fstests#2`). */
+interface NativePart {
+  name: string;
+  key: string;
+  derivation: NativeDerivation;
+  entries: CpioEntry[];
+}
+
+/**
+ * Collects a native plan's entries and hashes each of its layers' derivation
+ * into its key, without building anything. A tree heavier than
+ * CHUNK_THRESHOLD gives several layers (treeChunks.ts), each keyed by its
+ * own entries only: an edit in one chunk leaves the others' keys alone.
+ */
+export async function deriveNativeLayers(plan: LayerPlan, ctx: CutContext, store: FileDigests, memo = new LayerMemo()) {
   const inputs = new HostInputs();
   const entries = (await collect(plan, ctx, inputs, memo)).entries();
   const digestOf = (e: CpioEntry) => {
@@ -67,8 +81,13 @@ export async function deriveNativeLayer(plan: LayerPlan, ctx: CutContext, store:
     inputs.digests.set(e.source, d);
     return d;
   };
-  const derivation = nativeDerivation(plan, ctx, entries, digestOf);
-  return { key: hashString(derivationKeyText(derivation)), derivation, entries, inputs };
+  const chunks = plan.kind === 'tree' ? chunkEntries(entries) : [entries];
+  const parts: NativePart[] = chunks.map((chunk, i) => {
+    const derivation = nativeDerivation(plan, ctx, chunk, digestOf);
+    const name = chunks.length === 1 ? plan.name : `${plan.name}#${i + 1}`;
+    return { name, key: hashString(derivationKeyText(derivation)), derivation, entries: chunk };
+  });
+  return { parts, inputs };
 }
 
 /**

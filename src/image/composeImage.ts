@@ -1,5 +1,5 @@
 import {
-  closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
+  closeSync, fdatasyncSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
   readlinkSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -28,21 +28,45 @@ export class CorruptObjectError extends RapidoError {
 export interface ComposeResult {
   current: ImageLayout;
   spare?: ImageLayout;
-  /** Bytes actually written: the changed tail, or the whole image. */
+  /** Bytes actually written: the changed slots (with their padding), or the whole image. */
   written: number;
 }
 
 const CHUNK = 1 << 20;
+/**
+ * Each layer but the last sits in a slot of its size rounded up to SLOT
+ * bytes, NUL padded: the kernel skips NULs between concatenated archives (an
+ * archive must start 4-byte aligned, init/initramfs.c). A layer whose size
+ * changes within its slot (a one-line edit) leaves every later offset alone,
+ * so an edit rewrites that slot, not the rest of the image.
+ */
+export const SLOT = 64 << 10;
+
+/** Where each layer starts, and the image's size: a pure function of the layers' sizes. */
+function slotOffsets(sizes: number[]): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let at = 0;
+  sizes.forEach((size, i) => {
+    offsets.push(at);
+    at += i === sizes.length - 1 ? size : Math.ceil(size / SLOT) * SLOT;
+  });
+  return { offsets, total: at };
+}
+
+const ZEROS = Buffer.alloc(SLOT);
 
 /**
- * Writes the image as the concatenation of the layer objects (the kernel
- * unpacks concatenated cpio archives in order, later entries overriding).
+ * Writes the image: the layer objects, each in its slot (slotOffsets). The
+ * kernel unpacks the archives in order, later entries overriding.
  *
  * The image is never modified in place: a VM may be starting from it. We
- * keep the previous image as a spare (`.NAME.spare`), rewrite only the spare's
- * tail that differs from the new layout (layers are ordered so that edits
- * touch the tail), fsync it, and swap it in with rename(2). A 100 MB image
- * whose overlay changed thus costs a few KB of writes, not a 100 MB copy.
+ * keep the previous image as a spare (`.NAME.spare`), rewrite in it only the
+ * slots whose layer differs from the new layout at the same offset, fdatasync
+ * it, and swap it in with rename(2). A 500 MB image with one chunk of its
+ * tree changed thus costs that chunk's slot in writes, not a 500 MB copy.
+ * The bytes are the same as a fresh compose's: reused slots hold the same
+ * object (same key) at the same offset, rewritten ones are written whole
+ * with their padding.
  */
 export function composeImage(
   out: string,
@@ -51,7 +75,8 @@ export function composeImage(
   vmPidDir?: string,
 ): ComposeResult {
   const keys = layers.map((l) => l.key);
-  const total = layers.reduce((n, l) => n + l.size, 0);
+  const sizes = layers.map((l) => l.size);
+  const { offsets, total } = slotOffsets(sizes);
   const outSt = lstatOrUndef(out);
   // The image is trusted only if it is the very file the stamp describes, unwritten since: a flipped byte moves its mtime/ctime.
   const currentValid = prev.current !== undefined && outSt !== undefined && matches(prev.current, out);
@@ -64,18 +89,24 @@ export function composeImage(
   let target: string;
   let written = 0;
   const spareUsable = prev.spare !== undefined && matches(prev.spare, sparePath) && !openByVm(sparePath, vmPidDir);
-  const prefix = spareUsable ? commonPrefix(prev.spare!.keys, keys) : 0;
-  if (spareUsable && prefix > 0) {
+  const kept = spareUsable ? sameSlots(prev.spare!, keys, offsets) : new Set<number>();
+  const writeSlots = (fd: number, skip: Set<number>) => {
+    for (const [i, l] of layers.entries()) {
+      const end = i === layers.length - 1 ? offsets[i] + l.size : offsets[i] + Math.ceil(l.size / SLOT) * SLOT;
+      if (skip.has(i)) continue;
+      written += appendFile(fd, l, offsets[i]);
+      written += writeZeros(fd, offsets[i] + l.size, end);
+    }
+  };
+  if (kept.size > 0) {
     target = sparePath;
     const fd = openSync(sparePath, 'r+');
     try {
-      let offset = layers.slice(0, prefix).reduce((n, l) => n + l.size, 0);
-      ftruncateSync(fd, offset);
-      for (const l of layers.slice(prefix)) {
-        written += appendFile(fd, l, offset);
-        offset += l.size;
-      }
-      fsyncSync(fd);
+      writeSlots(fd, kept);
+      // A kept layer that was the spare's last is unpadded there; its padding lies past the spare's end, read as zeros once extended.
+      ftruncateSync(fd, total);
+      // Data only: the stamp trusts this file by its stat signature, which a crash before the metadata is durable cannot match.
+      fdatasyncSync(fd);
     } catch (e) {
       closeSync(fd);
       try { unlinkSync(sparePath); } catch { /* gone */ } // half-rewritten: its recorded layout no longer holds
@@ -91,12 +122,8 @@ export function composeImage(
       throw imageWriteError(e, out);
     }
     try {
-      let offset = 0;
-      for (const l of layers) {
-        written += appendFile(fd, l, offset);
-        offset += l.size;
-      }
-      fsyncSync(fd);
+      writeSlots(fd, new Set());
+      fdatasyncSync(fd);
     } catch (e) {
       closeSync(fd);
       try { unlinkSync(target); } catch { /* already gone */ }
@@ -116,23 +143,40 @@ export function composeImage(
       renameSync(hold, sparePath);
       // An image that was not what its stamp said (written to behind our back) is kept as the spare but never trusted.
       // Its signature is taken now: link and rename moved its ctime.
-      newSpare = currentValid ? layoutOf(sparePath, prev.current!.keys, prev.current!.size) : undefined;
+      newSpare = currentValid ? layoutOf(sparePath, prev.current!.keys, prev.current!.sizes, prev.current!.size) : undefined;
     } else {
       renameSync(target, out);
     }
   } catch (e) {
     throw imageWriteError(e, out);
   }
-  return { current: layoutOf(out, keys, total), spare: newSpare, written };
+  return { current: layoutOf(out, keys, sizes, total), spare: newSpare, written };
 }
 
-/** The layout a file now holds, with its stat signature; the size must be what the layers add up to. */
-function layoutOf(path: string, keys: string[], total: number): ImageLayout {
+/** Indices of the new layers that the spare already holds: the same key at the same offset. */
+function sameSlots(spare: ImageLayout, keys: string[], offsets: number[]): Set<number> {
+  const kept = new Set<number>();
+  if (!Array.isArray(spare.sizes) || spare.sizes.length !== spare.keys.length) return kept;
+  const at = new Map<number, string>();
+  slotOffsets(spare.sizes).offsets.forEach((o, j) => at.set(o, spare.keys[j]));
+  keys.forEach((k, i) => {
+    if (at.get(offsets[i]) === k) kept.add(i);
+  });
+  return kept;
+}
+
+function writeZeros(fd: number, from: number, to: number): number {
+  for (let at = from; at < to; ) at += writeSync(fd, ZEROS, 0, Math.min(ZEROS.length, to - at), at);
+  return Math.max(0, to - from);
+}
+
+/** The layout a file now holds, with its stat signature; the size must be what the layers' slots add up to. */
+function layoutOf(path: string, keys: string[], sizes: number[], total: number): ImageLayout {
   const big = lstatSync(path, { bigint: true });
   if (Number(big.size) !== total) {
     throw new RapidoError('COMPOSE_FAILED', `composed image ${path} has ${big.size} bytes, expected ${total}`, { hint: 'run the cut again' });
   }
-  return { ino: String(big.ino), size: total, keys, sig: statSig(lstatSync(path)) };
+  return { ino: String(big.ino), size: total, keys, sizes, sig: statSig(lstatSync(path)) };
 }
 
 function appendFile(fd: number, layer: ComposeLayer, offset: number): number {
@@ -276,12 +320,6 @@ function matches(layout: ImageLayout, path: string): boolean {
 
 function sameKeys(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((k, i) => k === b[i]);
-}
-
-function commonPrefix(a: string[], b: string[]): number {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return i;
 }
 
 /** A VM started from this file may still be loading it: look for it among the VMs' open files. */

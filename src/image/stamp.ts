@@ -13,12 +13,14 @@ export type StampInput = [path: string, sig: StatSig | null, digest?: string];
  * no database, no hashing and no builder loaded. It is a cache: a missing or
  * unreadable stamp only means the slow path runs.
  */
-export const STAMP_VERSION = 4;
+export const STAMP_VERSION = 5;
 /** Git's racy-clean rule: a file modified this close to the stamp may change again within the same timestamp. */
 export const RACY_WINDOW_MS = 1000;
 
 export interface StampLayer {
   name: string;
+  /** The plan a chunk of a big tree belongs to (`tree:/fstests` for `tree:/fstests#2`); absent when it is `name`. */
+  plan?: string;
   key: string;
   size: number;
   /** xxh64 of the object, checked when the object is copied into the image. */
@@ -39,6 +41,8 @@ export interface ImageLayout {
   ino: string;
   size: number;
   keys: string[];
+  /** Each layer's size: with the keys, where each one sits (composeImage's slots). */
+  sizes: number[];
   /** Full stat signature of that file when written: any later write moves its mtime or ctime, so its bytes are no longer trusted. */
   sig: StatSig;
 }

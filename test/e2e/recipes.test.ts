@@ -5,7 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeProject, type Project } from '../helpers/cliHarness.js';
 
 const BOOT = ['--timeout', '240', '--accel', 'tcg'];
@@ -51,6 +53,45 @@ describe('shipped recipes boot and do their job', { concurrency: 2 }, () => {
       assert.match(hung.err, /did not finish within 25 s/);
       assert.ok(Date.now() - t0 < 60_000);
       assert.ok(!qemuProcesses().some((c) => c.includes(p.dir)), 'no QEMU left behind');
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  test('a big tree (several layers in NUL-padded slots, rewritten in place after an edit) boots, and the guest sees the edit', async () => {
+    const p = makeProject();
+    try {
+      // ~24 MiB of incompressible-looking files: over the chunking threshold.
+      let seed = 9;
+      const pool = Buffer.alloc(2 << 20);
+      for (let i = 0; i < pool.length; i++) pool[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+      for (let g = 0; g < 24; g++) {
+        for (let f = 0; f < 20; f++) {
+          const size = f === 0 ? 700_000 : 20_000 + ((g * 7919 + f * 104_729) % 10_000);
+          const off = (g * 65_537 + f * 4099) % (pool.length - size);
+          writeFileSync(p.write(`data/g${String(g).padStart(2, '0')}/${String(f).padStart(3, '0')}`, ''), pool.subarray(off, off + size));
+        }
+      }
+      const notes = p.write('data/g11/notes.txt', 'original\n');
+      p.write('big.rapido', 'bin cat md5sum tr\ntree /data data\nautorun run.sh\nvm-mem 1G\n');
+      p.write('run.sh', '#!/bin/sh\necho "notes: $(cat /data/g11/notes.txt | tr \'\\n\' \' \')"\nmd5sum /data/g02/000 /data/g20/013\n');
+      const cut = p.run(['cut', '-B', './big.rapido']);
+      assert.equal(cut.status, 0, cut.stderr);
+      assert.ok(Number(/(\d+) layers/.exec(cut.stderr)?.[1]) >= 6, `the tree is several layers: ${cut.stderr}`);
+      // Two edits: the second rewrites the spare in place (one slot), and that image is booted.
+      for (const n of [1, 2]) {
+        writeFileSync(notes, `edit ${n}\n`, { flag: 'a' });
+        utimesSync(notes, new Date(Date.now() - 5000), new Date(Date.now() - 5000));
+        const re = p.run(['cut', '-B', './big.rapido']);
+        assert.equal(re.status, 0, re.stderr);
+        assert.match(re.stderr, /\(1 built, \d+ reused\), rebuilt: tree:\/data#\d+,/);
+      }
+      const r = await run(p, ['boot', ...BOOT]);
+      assert.equal(r.status, 0, r.err + r.out.slice(-2000));
+      assert.match(r.out, /notes: original edit 1 edit 2/);
+      const md5 = (f: string) => createHash('md5').update(readFileSync(join(p.dir, f))).digest('hex');
+      assert.match(r.out, new RegExp(`${md5('data/g02/000')}  /data/g02/000`));
+      assert.match(r.out, new RegExp(`${md5('data/g20/013')}  /data/g20/013`));
     } finally {
       p.cleanup();
     }

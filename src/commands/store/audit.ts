@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { orderedPostSteps } from '../postStepArgs.js';
 import os from 'node:os';
 import path from 'node:path';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../derivations/deriveLayerKey.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers } from '../../derivations/deriveLayerKey.js';
 import { cutRequest } from '../../cut/cutRequest.js';
 import { CutStore } from '../../cut/cutStore.js';
 import type { PostStep } from '../../derivations/builders/context.js';
@@ -77,7 +77,8 @@ const fileSafe = (name: string) => name.replace(/[^A-Za-z0-9._-]+/g, '_');
  */
 export async function auditCommand(a: AuditArgs): Promise<number> {
   const req = cutRequest(a.recipe, a.post);
-  const plans = planLayers(req.recipe).filter((p) => a.layer === undefined || p.name === a.layer);
+  // `--layer tree:/fstests` takes all of a big tree's chunks; `--layer tree:/fstests#2` one of them.
+  const plans = planLayers(req.recipe).filter((p) => a.layer === undefined || p.name === a.layer || a.layer.startsWith(`${p.name}#`));
   if (plans.length === 0) {
     throw new RapidoError('AUDIT_NO_LAYER', `recipe ${req.recipe.name} has no layer ${JSON.stringify(a.layer)}`, {
       hint: `its layers: ${planLayers(req.recipe).map((p) => p.name).join(', ')}`,
@@ -94,17 +95,16 @@ export async function auditCommand(a: AuditArgs): Promise<number> {
     // A gc must not remove the objects we compare against.
     await withCutGuard(cs.dir, async () => {
       const ctx = cutContext(req);
-      const natives = new Map<LayerPlan, Awaited<ReturnType<typeof deriveNativeLayer>>>();
-      for (const plan of plans) if (plan.kind !== 'dracut') natives.set(plan, await deriveNativeLayer(plan, ctx, cs));
+      const natives = new Map<LayerPlan, Awaited<ReturnType<typeof deriveNativeLayers>>>();
+      for (const plan of plans) if (plan.kind !== 'dracut') natives.set(plan, await deriveNativeLayers(plan, ctx, cs));
       const store = await cs.open();
       printNotes(store);
       const last = lastCut(store, req.recipe.name);
       for (const plan of plans) {
-        const result: AuditLayer = { layer: plan.name, builder: builderName(plan), status: 'not-in-store' };
-        results.push(result);
-        const lastKey = last?.layers.find((l) => l.name === plan.name)?.key;
-        const target = path.join(work, `${fileSafe(plan.name)}.cpio`);
         if (plan.kind === 'dracut') {
+          const result: AuditLayer = { layer: plan.name, builder: builderName(plan), status: 'not-in-store' };
+          results.push(result);
+          const target = path.join(work, `${fileSafe(plan.name)}.cpio`);
           const d = await deriveDracutFirstKey(plan, ctx, req, cs);
           const key = lookupManifest(store, d.firstKey, d.currentDigest);
           result.key = key ?? undefined;
@@ -115,9 +115,16 @@ export async function auditCommand(a: AuditArgs): Promise<number> {
           fs.renameSync(output, target);
           fs.rmSync(tmpDir, { recursive: true, force: true });
           compare(result, stored, target);
-        } else {
-          const { key, entries } = natives.get(plan)!;
-          result.key = key;
+          const lastKey = last?.layers.find((l) => l.name === plan.name)?.key;
+          if (lastKey && lastKey !== result.key) result.lastCutKey = lastKey;
+          if (a.keep) result.rebuilt = target;
+          continue;
+        }
+        for (const { name, key, entries } of natives.get(plan)!.parts) {
+          if (a.layer !== undefined && a.layer !== plan.name && a.layer !== name) continue;
+          const result: AuditLayer = { layer: name, builder: builderName(plan), status: 'not-in-store', key };
+          results.push(result);
+          const target = path.join(work, `${fileSafe(name)}.cpio`);
           const stored = storedObject(store, key);
           if (!stored) continue;
           const fd = fs.openSync(target, 'wx', 0o644);
@@ -127,9 +134,10 @@ export async function auditCommand(a: AuditArgs): Promise<number> {
             fs.closeSync(fd);
           }
           compare(result, stored, target);
+          const lastKey = last?.layers.find((l) => l.name === name)?.key;
+          if (lastKey && lastKey !== key) result.lastCutKey = lastKey;
+          if (a.keep) result.rebuilt = target;
         }
-        if (lastKey && lastKey !== result.key) result.lastCutKey = lastKey;
-        if (a.keep) result.rebuilt = target;
       }
     }, { what: 'audit' });
   } finally {

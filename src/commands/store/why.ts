@@ -4,7 +4,7 @@ import type { PostStep } from '../../derivations/builders/context.js';
 import { planLayers } from '../../derivations/layerPlan.js';
 import type { NativeDerivation, EntryRecord } from '../../derivations/nativeDerivation.js';
 import { cutRequest } from '../../cut/cutRequest.js';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayer } from '../../derivations/deriveLayerKey.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers } from '../../derivations/deriveLayerKey.js';
 import { CutStore } from '../../cut/cutStore.js';
 import { RACY_WINDOW_MS, readStamp } from '../../image/stamp.js';
 import { getLayer, getManifest, initHasher, lastCut, lookupManifest } from '../../store/index.js';
@@ -60,19 +60,24 @@ export async function whyCommand(opts: { name: string; post: PostStep[]; json?: 
         result.push({ layer: plan.name, builder: 'dracut', status: hit ? 'hit' : 'miss', key: key ?? undefined, previousKey, reasons });
         continue;
       }
-      const { key, derivation } = await deriveNativeLayer(plan, ctx, cs);
-      const hit = (await cs.lookup(key)) !== undefined;
-      const reasons = hit
-        ? []
-        : !prev
-          ? ['no earlier cut of this recipe built this layer']
-          : Array.isArray((prev.derivation as NativeDerivation | null)?.entries)
-            ? diffDerivations(prev.derivation as NativeDerivation, derivation)
-            : ['the last cut\'s layer record was re-created by verify --repair without its inputs: what changed is unknown'];
-      if (!hit && reasons.length === 0) reasons.push('object missing from the store (removed by gc or repair)');
-      const racy = stampLayers.find((l) => l.name === plan.name)?.racy === true;
-      if (racy) reasons.push(RACY_NOTE);
-      result.push({ layer: plan.name, builder: builderName(plan), status: hit ? 'hit' : 'miss', key, previousKey, reasons, ...(racy ? { racy } : {}) });
+      // A big tree is several layers (chunks): each is a hit or a miss of its own.
+      const { parts } = await deriveNativeLayers(plan, ctx, cs);
+      for (const { name, key, derivation } of parts) {
+        const partKey = last?.layers.find((l) => l.name === name)?.key;
+        const partPrev = partKey ? getLayer(store, partKey) : undefined;
+        const hit = (await cs.lookup(key)) !== undefined;
+        const reasons = hit
+          ? []
+          : !partPrev
+            ? [parts.length > 1 ? 'no earlier cut of this recipe built this chunk (a new chunk, or files moved between chunks)' : 'no earlier cut of this recipe built this layer']
+            : Array.isArray((partPrev.derivation as NativeDerivation | null)?.entries)
+              ? diffDerivations(partPrev.derivation as NativeDerivation, derivation)
+              : ['the last cut\'s layer record was re-created by verify --repair without its inputs: what changed is unknown'];
+        if (!hit && reasons.length === 0) reasons.push('object missing from the store (removed by gc or repair)');
+        const racy = stampLayers.find((l) => l.name === name)?.racy === true;
+        if (racy) reasons.push(RACY_NOTE);
+        result.push({ layer: name, builder: builderName(plan), status: hit ? 'hit' : 'miss', key, previousKey: partKey, reasons, ...(racy ? { racy } : {}) });
+      }
     }
   } finally {
     await cs.close();

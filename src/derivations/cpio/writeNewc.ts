@@ -97,7 +97,7 @@ function emitArchive(sink: Sink, input: CpioEntry[], opts: NewcOptions): void {
 }
 
 /** Sorted by the UTF-8 bytes of the name (as `sort` in the C locale would feed cpio); duplicates rejected. */
-function sortedEntries(input: CpioEntry[]): CpioEntry[] {
+export function sortedEntries(input: CpioEntry[]): CpioEntry[] {
   let astral = false;
   for (const e of input) {
     checkPath(e.path);

@@ -1,0 +1,77 @@
+/** Chunk boundaries of a big tree: a function of its entries alone, stable under a one-file edit, parents before children. */
+import assert from 'node:assert/strict';
+import { posix } from 'node:path';
+import { test } from 'node:test';
+import type { CpioEntry } from '../../src/derivations/cpio/cpioEntry.js';
+import { CHUNK_THRESHOLD, chunkEntries } from '../../src/derivations/treeChunks.js';
+
+/** A suite-like tree: ~`mib` MiB over directories of test scripts and a few big binaries, from a fixed seed. */
+function tree(mib: number): CpioEntry[] {
+  let seed = 11;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const out: CpioEntry[] = [{ path: 'suite', type: 'dir', mode: 0o755 }];
+  let bytes = 0;
+  for (let d = 0; bytes < mib << 20; d++) {
+    const dir = `suite/tests/g${String(d).padStart(3, '0')}`;
+    if (d === 0) out.push({ path: 'suite/tests', type: 'dir', mode: 0o755 });
+    out.push({ path: dir, type: 'dir', mode: 0o755 });
+    for (let f = 0; f < 60; f++) {
+      const size = f === 7 ? 400_000 + ((rnd() * 900_000) | 0) : 200 + ((rnd() * 12_000) | 0);
+      out.push({ path: `${dir}/${String(f).padStart(3, '0')}`, type: 'file', mode: 0o755, source: `/host/${dir}/${f}`, size });
+      bytes += size;
+    }
+    out.push({ path: `${dir}/link`, type: 'symlink', mode: 0o777, target: '000' });
+  }
+  return out;
+}
+
+const paths = (chunks: CpioEntry[][]) => chunks.map((c) => c.map((e) => e.path));
+
+test('tree chunks: a tree up to the threshold stays one layer, as given', () => {
+  const small = tree(CHUNK_THRESHOLD / (1 << 20) - 2);
+  const chunks = chunkEntries(small);
+  assert.equal(chunks.length, 1);
+  assert.equal(chunks[0], small);
+});
+
+test('tree chunks: the same entries in any order give the same chunks; every directory comes before what it holds', () => {
+  const entries = tree(60);
+  const a = chunkEntries(entries);
+  const b = chunkEntries([...entries].reverse());
+  assert.ok(a.length >= 10 && a.length <= 120, `${a.length} chunks for 60 MiB`);
+  assert.deepEqual(paths(a), paths(b));
+  assert.equal(a.flat().length, entries.length, 'no entry lost or repeated');
+  const seen = new Set<string>();
+  for (const e of a.flat()) {
+    const parent = posix.dirname(e.path);
+    assert.ok(parent === '.' || seen.has(parent), `${e.path} before its directory`);
+    seen.add(e.path);
+  }
+});
+
+test('tree chunks: editing one file\'s content changes only the chunk holding it', () => {
+  const entries = tree(60);
+  const before = paths(chunkEntries(entries));
+  const files = entries.filter((e) => e.type === 'file');
+  let moved = 0;
+  for (let i = 0; i < files.length; i += Math.floor(files.length / 50)) {
+    const edited = entries.map((e) => (e === files[i] ? { ...e, size: e.size! + 40 } : e));
+    const after = paths(chunkEntries(edited));
+    if (JSON.stringify(after) !== JSON.stringify(before)) moved++;
+  }
+  // A boundary moves only when the edit crosses a chunk's minimum or maximum size: rare for a 40-byte edit.
+  assert.ok(moved <= 1, `${moved} of 50 edits moved a boundary`);
+});
+
+test('tree chunks: adding or removing a file changes at most the chunks around it', () => {
+  const entries = tree(60);
+  const before = paths(chunkEntries(entries));
+  const victim = entries.findIndex((e) => e.path === 'suite/tests/g040/030');
+  const removed = paths(chunkEntries(entries.filter((_, i) => i !== victim)));
+  const added = paths(chunkEntries([...entries, { path: 'suite/tests/g040/030a', type: 'file', mode: 0o644, source: '/host/new', size: 5000 }]));
+  for (const after of [removed, added]) {
+    const keep = new Set(before.map((c) => c.join('\n')));
+    const changed = after.filter((c) => !keep.has(c.join('\n'))).length;
+    assert.ok(changed >= 1 && changed <= 2, `${changed} chunks changed`);
+  }
+});
