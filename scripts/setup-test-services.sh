@@ -8,6 +8,19 @@ set -euo pipefail
 # qemu-block-extra: QEMU's rbd driver (the qemu-rbd recipe).
 # dropbear-bin: the dropbear recipe's server; openssh-client: the host side of its test and `rapido ssh`.
 # samba, cifs-utils: the cifs recipe's server and client.
+# nfs-kernel-server (rpc.nfsd, exportfs, rpc.mountd, nfsdcld), nfs-common (mount.nfs,
+# rpc.statd, sm-notify), rpcbind: the nfsd recipe's server and client.
 debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd qemu-block-extra iproute2
-	dropbear-bin openssh-client samba cifs-utils)
+	dropbear-bin openssh-client samba cifs-utils nfs-kernel-server nfs-common rpcbind)
+# The recipes only copy these programs into images: the host must not start
+# them (rpcbind on port 111, the host kernel's nfsd). A policy-rc.d that
+# refuses every start is there in Debian's container images; elsewhere one
+# is put in place for the install and removed after.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	trap '${sudo:-} rm -f "$policy"' EXIT
+	printf '#!/bin/sh\n# setup-test-services: no service starts while it installs\nexit 101\n' | ${sudo:-} tee "$policy" >/dev/null
+	${sudo:-} chmod 0755 "$policy"
+fi
 apt_install_missing setup-test-services "${debs[@]}"
