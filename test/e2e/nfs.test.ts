@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { makeProject, type Project } from '../helpers/cliHarness.js';
 import { haveQemu, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
 import { canUseNetns, makeNetns, NETNS_NEEDS, type Netns } from '../helpers/netns.js';
+import { builtSuite, SUITE_NEEDS } from '../helpers/suites.js';
 
 const NFS_NEEDS = 'Debian\'s nfs-kernel-server, nfs-common and rpcbind (scripts/setup-test-services.sh)';
 const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}; ${NFS_NEEDS}`;
@@ -104,6 +105,24 @@ describe('nfs', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {
     }
     assert.match(out, /\[vm2\] UMOUNT-OK/, say);
     assert.match(out, /\[vm1\] pair: server: client said bye/, say);
+    assert.doesNotMatch(r.stderr, /the server's steps failed/);
+  }));
+
+  test('fstests-nfs: VM 2 runs xfstests\' quick set (generic/002 generic/005) with TEST_DEV and SCRATCH_DEV directories of VM 1\'s export; both pass', { skip: skipUnless(builtSuite('xfstests') !== null, SUITE_NEEDS('xfstests')).skip }, () => inPairNetns('', async (ns, p) => {
+    const fstests = builtSuite('xfstests');
+    requireHost(fstests !== null, SUITE_NEEDS('xfstests'));
+    const r = await ns.rapido(p, ['cut', '--vms', '2', '--accel', 'tcg', '--timeout', '900', 'fstests-nfs'], { env: { FSTESTS_SRC: fstests! } });
+    const out = r.stdout;
+    const say = `${r.stderr}\n${steps(out)}`;
+    assert.equal(r.status, 0, say);
+    assert.match(out, /\[vm1\] nfsd: server: \/dev\/zram0 \(xfs\) exported as 192\.168\.155\.101:\/srv\/nfs/, say);
+    assert.match(out, /\[vm2\] fstests-nfs: TEST_DEV 192\.168\.155\.101:\/srv\/nfs\/test, SCRATCH_DEV 192\.168\.155\.101:\/srv\/nfs\/scratch \(NFS vers=4\.2\)/, say);
+    assert.match(out, /^\[vm2\] FSTYP +-- nfs$/m, say);
+    assert.match(out, /^\[vm2\] MOUNT_OPTIONS +-- -o vers=4\.2 192\.168\.155\.101:\/srv\/nfs\/scratch \/mnt\/scratch$/m, say);
+    assert.match(out, /^\[vm2\] Ran: generic\/002 generic\/005$/m, say);
+    assert.match(out, /^\[vm2\] Passed all 2 tests$/m, say);
+    // The server ran no suite of its own: it served until it was stopped.
+    assert.doesNotMatch(out, /^\[vm1\] (FSTYP|Ran:)/m, say);
     assert.doesNotMatch(r.stderr, /the server's steps failed/);
   }));
 });
