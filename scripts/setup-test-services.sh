@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Installs the Debian packages of the servers the end-to-end tests start and
 # stop themselves (a Ceph cluster, ...) and that the server/client recipes
-# put in their images (dropbear, samba, cifs-utils, open-iscsi, tgt; openssh-client for
-# rapido ssh). Not needed to use rapido.
+# put in their images (dropbear, samba, cifs-utils, open-iscsi, tgt, the NFS
+# tools; openssh-client for rapido ssh). Not needed to use rapido.
 set -euo pipefail
 . "$(dirname "$0")/lib/apt-missing.sh"
 # qemu-block-extra: QEMU's rbd driver (the qemu-rbd recipe).
 # dropbear-bin: the dropbear recipe's server; openssh-client: the host side of its test and `rapido ssh`.
 # samba, cifs-utils: the cifs recipe's server and client.
 # open-iscsi: the iSCSI recipes' initiator (iscsid, iscsiadm); tgt: tgt-iscsi's target (tgtd, tgtadm).
-# Only their binaries go into images: the host's own iscsid is never used (a
-# container's policy-rc.d keeps it from starting; a started one only sees the
-# host's network namespace, never the test's).
+# nfs-kernel-server (rpc.nfsd, exportfs, rpc.mountd, nfsdcld), nfs-common (mount.nfs,
+# rpc.statd, sm-notify), rpcbind: the nfsd recipe's server and client.
 debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd qemu-block-extra iproute2
-	dropbear-bin openssh-client samba cifs-utils open-iscsi tgt)
+	dropbear-bin openssh-client samba cifs-utils open-iscsi tgt nfs-kernel-server nfs-common rpcbind)
+# The recipes only copy these programs into images: the host must not start
+# them (iscsid, rpcbind on port 111, the host kernel's nfsd; a started one
+# would only see the host's network namespace, never a test's). A
+# policy-rc.d that refuses every start is there in Debian's container images;
+# elsewhere one is put in place for the install and removed after.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	trap '${sudo:-} rm -f "$policy"' EXIT
+	printf '#!/bin/sh\n# setup-test-services: no service starts while it installs\nexit 101\n' | ${sudo:-} tee "$policy" >/dev/null
+	${sudo:-} chmod 0755 "$policy"
+fi
 apt_install_missing setup-test-services "${debs[@]}"

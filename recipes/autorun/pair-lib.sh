@@ -6,7 +6,9 @@
 # fixed sleep. The server answers requests on PAIR_CTL_PORT: `sum OFF LEN`
 # (sha256 of LEN bytes of its backing device from OFF, read past the cache),
 # `file NAME` (sha256 of NAME in its served directory, the cache dropped
-# first) and `bye` (it stops serving; unattended, its steps then end).
+# first), `stat NAME` (its size, mode, owner, mtime and inode number, as
+# `stat -c '%s %a %u:%g %Y %i'`) and `bye` (it stops serving; unattended,
+# its steps then end).
 
 PAIR_WAIT_SECS=${PAIR_WAIT_SECS:-120}
 PAIR_CTL_PORT=${PAIR_CTL_PORT:-7001}
@@ -84,6 +86,11 @@ _pair_serve_loop() {
 			f=$dev/${line#file }
 			case "$f" in *..*) reply="error bad name" ;; *) reply="file $(sha256sum < "$f" | cut -d' ' -f1)" ;; esac
 			echo "pair: server: $f ${reply#file }"
+			;;
+		stat\ *)
+			f=$dev/${line#stat }
+			case "$f" in *..*) reply="error bad name" ;; *) reply="stat $(stat -c '%s %a %u:%g %Y %i' "$f" 2>&1 | head -n 1)" ;; esac
+			echo "pair: server: $f ${reply#stat }"
 			;;
 		bye) reply=bye ;;
 		*) reply="error unknown request '$line'" ;;

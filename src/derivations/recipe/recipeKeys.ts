@@ -8,7 +8,7 @@ export interface RecipeKey {
   /** env/secret: passed to the guest; require: must be set; ref: `${VAR}` in a directive. */
   how: 'env' | 'secret' | 'require' | 'ref';
   default?: string;
-  /** The `#` comment lines right above its first mention. */
+  /** The `#` comment lines right above its first mention (or above the env/secret line that sets its default). */
   doc?: string;
   where: string;
 }
@@ -21,8 +21,12 @@ export function recipeKeys(path: string): RecipeKey[] {
   const seen = new Set<string>();
   const add = (k: RecipeKey) => {
     const had = keys.get(k.name);
-    // env/secret say more (a default, whether it is secret) than a bare reference.
-    if (!had || (had.how === 'ref' && k.how !== 'ref')) keys.set(k.name, { ...k, doc: k.doc ?? had?.doc });
+    // env/secret say more (a default, whether it is secret) than a bare reference; a later
+    // env/secret (a recipe overriding what it includes) sets the default the cut uses.
+    const declares = (how: RecipeKey['how']) => how === 'env' || how === 'secret';
+    if (!had || (had.how === 'ref' && k.how !== 'ref') || (declares(had.how) && declares(k.how))) {
+      keys.set(k.name, { ...k, doc: k.doc ?? had?.doc });
+    }
   };
   const scan = (file: string) => {
     if (seen.has(file)) return;
