@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import { makeProject, type Project } from '../helpers/cliHarness.js';
 import { haveQemu, hostKernel, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
 import { canUseNetns, makeNetns, NETNS_NEEDS, type Netns } from '../helpers/netns.js';
+import { builtSuite, SUITE_NEEDS } from '../helpers/suites.js';
 
 const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}`;
 const OK = canUseNetns() && haveQemu();
@@ -144,5 +145,20 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     assert.match(out, /\[vm2\] UMOUNT-OK/, say);
     assert.doesNotMatch(out + r.stderr, /e2e-Secret-pw/, 'the password is never on the console or in rapido\'s messages');
     assert.doesNotMatch(r.stderr, /the server's steps failed/);
+  }));
+
+  test('fstests-cifs: VM 2 runs xfstests\' quick set (generic/002 generic/005) with TEST_DEV and SCRATCH_DEV directories of VM 1\'s share; both pass, the password stays off the console', { skip: skipUnless(builtSuite('xfstests') !== null, SUITE_NEEDS('xfstests')).skip }, () => inPairNetns('CIFS_PW="e2e-Secret-pw"\n', async (ns, p) => {
+    const fstests = builtSuite('xfstests');
+    requireHost(fstests !== null, SUITE_NEEDS('xfstests'));
+    const r = await ns.rapido(p, ['cut', '--vms', '2', '--accel', 'tcg', '--timeout', '900', 'fstests-cifs'], { env: { FSTESTS_SRC: fstests! } });
+    const out = r.stdout;
+    const say = `${r.stderr}\n${steps(out)}`;
+    assert.equal(r.status, 0, say);
+    assert.match(out, /\[vm2\] fstests-cifs: TEST_DEV \/\/192\.168\.155\.101\/rapido\/test, SCRATCH_DEV \/\/192\.168\.155\.101\/rapido\/scratch/, say);
+    assert.match(out, /^\[vm2\] FSTYP +-- cifs$/m, say);
+    assert.match(out, /^\[vm2\] Ran: generic\/002 generic\/005$/m, say);
+    assert.match(out, /^\[vm2\] Passed all 2 tests$/m, say);
+    assert.doesNotMatch(out, /^\[vm1\] (FSTYP|Ran:)/m, say);
+    assert.doesNotMatch(out + r.stderr, /e2e-Secret-pw/, 'the password is never on the console or in rapido\'s messages');
   }));
 });
