@@ -265,7 +265,15 @@ function makeDirs(dir: string): void {
     missing.push(d);
     if (dirname(d) === d) break;
   }
-  for (const d of missing.reverse()) mkdirSync(d); // EEXIST (a file in the way), ENOENT, EROFS... go to the caller
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      // Another cut made it meanwhile; EEXIST for a file in the way, ENOENT, EROFS... go to the caller.
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && isDirFollowing(d)) continue;
+      throw e;
+    }
+  }
 }
 
 function isDirFollowing(p: string): boolean {
