@@ -7,35 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { makeProject, type Project } from '../helpers/cliHarness.js';
-import { haveQemu, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
-import { canUseNetns, makeNetns, NETNS_NEEDS, type Netns } from '../helpers/netns.js';
+import { type Project } from '../helpers/cliHarness.js';
+import { haveQemu, QEMU_NEEDS, skipUnless } from '../helpers/hostPrereqs.js';
+import { canUseNetns, NETNS_NEEDS, type Netns } from '../helpers/netns.js';
+import { inPairNetns, PAIR_BOOT, pairSteps } from '../helpers/pairNetns.js';
 
 const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}`;
 const OK = canUseNetns() && haveQemu();
-const PAIR = ['boot', '--vms', '2', '--accel', 'tcg', '--timeout', '400'];
-const CONF = 'BR_DEV="br-rapido"\nBR_ADDR="192.168.155.1/24"\nTAP_USER="root"\n';
-const network = (addr: string) => `[Network]\nAddress=${addr}/24\n`;
 
-/** A project with net-conf for VM 1 (.101) and VM 2 (.102), its bridge and taps set up in a fresh namespace. */
-async function inPairNetns(fn: (ns: Netns, p: Project) => Promise<void>): Promise<void> {
-  requireHost(OK, NEEDS);
-  const ns = makeNetns();
-  const p = makeProject(CONF);
-  try {
-    p.write('net-conf/vm1/rapido-tap1.network', network('192.168.155.101'));
-    p.write('net-conf/vm2/rapido-tap2.network', network('192.168.155.102'));
-    const setup = await ns.rapido(p, ['setup-network']);
-    assert.equal(setup.status, 0, setup.stderr);
-    await fn(ns, p);
-  } finally {
-    ns.cleanup();
-    p.cleanup();
-  }
-}
-
-/** The console minus kernel messages (but the iSCSI and SCSI ones) and blank lines: what a failed assertion shows. */
-const steps = (out: string) => out.split('\n').filter((l) => !/^\[vm\d\] (\[ *\d+\.\d+\] (?!.*(iscsi|iSCSI|scsi|sd |tgt|TARGET|connection))|\s*$)/.test(l)).slice(-80).join('\n');
+const steps = (out: string) => pairSteps(out, /(iscsi|iSCSI|scsi|sd |tgt|TARGET|connection)/, 80);
 
 /**
  * The client's proof, a step (-f) that runs only on VM 2 (both boot the same
@@ -97,7 +77,7 @@ async function provePair(ns: Netns, p: Project, recipe: string): Promise<string>
   p.write('client.sh', CLIENT_STEP, 0o755);
   const cut = p.run(['cut', '-B', '-f', 'client.sh', recipe]);
   assert.equal(cut.status, 0, cut.stderr);
-  const r = await ns.rapido(p, PAIR);
+  const r = await ns.rapido(p, PAIR_BOOT);
   const out = r.stdout;
   const say = `${r.stderr}\n${steps(out)}`;
   assert.equal(r.status, 0, say);
@@ -124,14 +104,14 @@ async function provePair(ns: Netns, p: Project, recipe: string): Promise<string>
 }
 
 describe('iSCSI server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {
-  test('lio-iscsi: VM 1 exports zram as LUN 0 through LIO configfs, VM 2 logs in with open-iscsi; ext4 file round trip, the server re-reads the same bytes, logout/login keeps the data, another initiator name is refused', () => inPairNetns(async (ns, p) => {
+  test('lio-iscsi: VM 1 exports zram as LUN 0 through LIO configfs, VM 2 logs in with open-iscsi; ext4 file round trip, the server re-reads the same bytes, logout/login keeps the data, another initiator name is refused', () => inPairNetns(OK, NEEDS, '', async (ns, p) => {
     const out = await provePair(ns, p, 'lio-iscsi');
     assert.match(out, /\[vm1\] lio-iscsi: server: \/dev\/zram0 is LUN 0 of iqn\.2003-01\.org\.linux-iscsi\.rapido:target on 192\.168\.155\.101:3260 for iqn\.2003-01\.org\.linux-iscsi\.rapido:client/);
     assert.match(out, /\[vm2\] lio-iscsi: client: \/dev\/sd[a-z]+ is LUN 0 of /);
     assert.match(out, /\[vm1\] .*iSCSI Initiator Node: iqn\.2003-01\.org\.linux-iscsi\.rapido:intruder is not authorized/, 'LIO refused the other name by its ACL');
   }));
 
-  test('tgt-iscsi: VM 1 exports zram as LUN 1 with tgtd, VM 2 logs in with open-iscsi; the same proof, another initiator name refused by its name ACL', () => inPairNetns(async (ns, p) => {
+  test('tgt-iscsi: VM 1 exports zram as LUN 1 with tgtd, VM 2 logs in with open-iscsi; the same proof, another initiator name refused by its name ACL', () => inPairNetns(OK, NEEDS, '', async (ns, p) => {
     const out = await provePair(ns, p, 'tgt-iscsi');
     assert.match(out, /\[vm1\] tgt-iscsi: server: \/dev\/zram0 is LUN 1 of iqn\.2003-01\.org\.linux-iscsi\.rapido:target on 192\.168\.155\.101:3260 for iqn\.2003-01\.org\.linux-iscsi\.rapido:client/);
     assert.match(out, /\[vm2\] tgt-iscsi: client: \/dev\/sd[a-z]+ is LUN 1 of /);

@@ -7,43 +7,20 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { makeProject, type Project } from '../helpers/cliHarness.js';
 import { haveQemu, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
-import { canUseNetns, makeNetns, NETNS_NEEDS, type Netns } from '../helpers/netns.js';
+import { canUseNetns, NETNS_NEEDS } from '../helpers/netns.js';
+import { inPairNetns, onClient, PAIR_BOOT, pairSteps } from '../helpers/pairNetns.js';
 import { builtSuite, SUITE_NEEDS } from '../helpers/suites.js';
 
 const NFS_NEEDS = 'Debian\'s nfs-kernel-server, nfs-common and rpcbind (scripts/setup-test-services.sh)';
 const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}; ${NFS_NEEDS}`;
 const OK = canUseNetns() && haveQemu() && ['/usr/sbin/rpc.nfsd', '/usr/sbin/mount.nfs', '/usr/sbin/rpcbind'].every((p) => existsSync(p));
-const CONF = 'BR_DEV="br-rapido"\nBR_ADDR="192.168.155.1/24"\nTAP_USER="root"\n';
-const PAIR = ['boot', '--vms', '2', '--accel', 'tcg', '--timeout', '400'];
-const network = (addr: string) => `[Network]\nAddress=${addr}/24\n`;
 
-/** A project with net-conf for VM 1 (.101) and VM 2 (.102), its bridge and taps set up in a fresh namespace. */
-async function inPairNetns(conf: string, fn: (ns: Netns, p: Project) => Promise<void>): Promise<void> {
-  requireHost(OK, NEEDS);
-  const ns = makeNetns();
-  const p = makeProject(CONF + conf);
-  try {
-    p.write('net-conf/vm1/rapido-tap1.network', network('192.168.155.101'));
-    p.write('net-conf/vm2/rapido-tap2.network', network('192.168.155.102'));
-    const setup = await ns.rapido(p, ['setup-network']);
-    assert.equal(setup.status, 0, setup.stderr);
-    await fn(ns, p);
-  } finally {
-    ns.cleanup();
-    p.cleanup();
-  }
-}
+const steps = (out: string) => pairSteps(out, /(NFS|nfs|lockd|rpc|xfs|XFS)/, 80);
 
-/** The console minus kernel messages that are not about NFS, and blank lines: what a failed assertion shows. */
-const steps = (out: string) => out.split('\n').filter((l) => !/^\[vm\d\] (\[ *\d+\.\d+\] (?!.*(NFS|nfs|lockd|rpc|xfs|XFS))|\s*$)/.test(l)).slice(-80).join('\n');
-
-/** A bash step (-f) that runs only on the client (both VMs boot the same image). */
-const onClient = (lines: string[]) => ['#!/bin/bash', '[ "$RAPIDO_VM_NUM" = 2 ] || exit 0', 'set -e', '. /usr/lib/rapido/pair-lib.sh', ...lines, ''].join('\n');
 
 describe('nfs', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {
-  test('nfsd: VM 2 mounts VM 1\'s export over NFSv4.2 and NFSv3; the server reads the bytes the client wrote, stat agrees, flock conflicts within and across the two mounts', () => inPairNetns('', async (ns, p) => {
+  test('nfsd: VM 2 mounts VM 1\'s export over NFSv4.2 and NFSv3; the server reads the bytes the client wrote, stat agrees, flock conflicts within and across the two mounts', () => inPairNetns(OK, NEEDS, '', async (ns, p) => {
     const step = onClient([
       'v4=$(cat /run/nfs-mnt-4.2); v3=$(cat /run/nfs-mnt-3)',
       '[ "$(cat /run/nfs-mnt)" = "$v4" ]',
@@ -83,7 +60,7 @@ describe('nfs', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {
     p.write('client.sh', step, 0o755);
     const cut = p.run(['cut', '-B', '-f', 'client.sh', 'nfsd']);
     assert.equal(cut.status, 0, cut.stderr);
-    const r = await ns.rapido(p, PAIR);
+    const r = await ns.rapido(p, PAIR_BOOT);
     const out = r.stdout;
     const say = `${r.stderr}\n${steps(out)}`;
     assert.equal(r.status, 0, say);
@@ -108,7 +85,7 @@ describe('nfs', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {
     assert.doesNotMatch(r.stderr, /the server's steps failed/);
   }));
 
-  test('fstests-nfs: VM 2 runs xfstests\' quick set (generic/002 generic/005) with TEST_DEV and SCRATCH_DEV directories of VM 1\'s export; both pass', { skip: skipUnless(builtSuite('xfstests') !== null, SUITE_NEEDS('xfstests')).skip }, () => inPairNetns('', async (ns, p) => {
+  test('fstests-nfs: VM 2 runs xfstests\' quick set (generic/002 generic/005) with TEST_DEV and SCRATCH_DEV directories of VM 1\'s export; both pass', { skip: skipUnless(builtSuite('xfstests') !== null, SUITE_NEEDS('xfstests')).skip }, () => inPairNetns(OK, NEEDS, '', async (ns, p) => {
     const fstests = builtSuite('xfstests');
     requireHost(fstests !== null, SUITE_NEEDS('xfstests'));
     const r = await ns.rapido(p, ['cut', '--vms', '2', '--accel', 'tcg', '--timeout', '900', 'fstests-nfs'], { env: { FSTESTS_SRC: fstests! } });

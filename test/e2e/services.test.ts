@@ -9,39 +9,16 @@ import { appendFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { makeProject, type Project } from '../helpers/cliHarness.js';
 import { haveQemu, hostKernel, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
-import { canUseNetns, makeNetns, NETNS_NEEDS, type Netns } from '../helpers/netns.js';
+import { canUseNetns, NETNS_NEEDS } from '../helpers/netns.js';
+import { inPairNetns, onClient, PAIR_BOOT, pairSteps } from '../helpers/pairNetns.js';
 import { builtSuite, SUITE_NEEDS } from '../helpers/suites.js';
 
 const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}`;
 const OK = canUseNetns() && haveQemu();
-const PAIR = ['boot', '--vms', '2', '--accel', 'tcg', '--timeout', '400'];
-const CONF = 'BR_DEV="br-rapido"\nBR_ADDR="192.168.155.1/24"\nTAP_USER="root"\n';
-const network = (addr: string) => `[Network]\nAddress=${addr}/24\n`;
 
-/** A project with net-conf for VM 1 (.101) and VM 2 (.102), its bridge and taps set up in a fresh namespace. */
-async function inPairNetns(conf: string, fn: (ns: Netns, p: Project) => Promise<void>): Promise<void> {
-  requireHost(OK, NEEDS);
-  const ns = makeNetns();
-  const p = makeProject(CONF + conf);
-  try {
-    p.write('net-conf/vm1/rapido-tap1.network', network('192.168.155.101'));
-    p.write('net-conf/vm2/rapido-tap2.network', network('192.168.155.102'));
-    const setup = await ns.rapido(p, ['setup-network']);
-    assert.equal(setup.status, 0, setup.stderr);
-    await fn(ns, p);
-  } finally {
-    ns.cleanup();
-    p.cleanup();
-  }
-}
+const steps = (out: string) => pairSteps(out, /(CIFS|cifs|nvme|smb)/, 60);
 
-/** The console minus kernel messages and firmware noise: what a failed assertion shows. */
-const steps = (out: string) => out.split('\n').filter((l) => !/^\[vm\d\] (\[ *\d+\.\d+\] (?!.*(CIFS|cifs|nvme|smb))|\s*$)/.test(l)).slice(-60).join('\n');
-
-/** A bash step (-f) that runs only on the client (both VMs boot the same image). */
-const onClient = (lines: string[]) => ['#!/bin/bash', '[ "$RAPIDO_VM_NUM" = 2 ] || exit 0', 'set -e', '. /usr/lib/rapido/pair-lib.sh', ...lines, ''].join('\n');
 
 /** Client: 4 MiB of random data at 1 MiB on DEV, read back past the cache, compared; its sha256 in $sum. */
 const WRITE_AND_SUM = [
@@ -55,7 +32,7 @@ const WRITE_AND_SUM = [
 ];
 
 describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {
-  test('nvme-tcp: VM 1 exports zram over nvmet-tcp, VM 2 connects; checksum round trip, server re-reads the same bytes, clean disconnect', () => inPairNetns('', async (ns, p) => {
+  test('nvme-tcp: VM 1 exports zram over nvmet-tcp, VM 2 connects; checksum round trip, server re-reads the same bytes, clean disconnect', () => inPairNetns(OK, NEEDS, '', async (ns, p) => {
     const step = onClient([
       'dev=$(cat /run/nvme-tcp-dev); nqn=$(cat /run/nvme-tcp-nqn)',
       'nvme list-subsys | grep -q "$nqn" && echo "SUBSYS-OK"',
@@ -71,7 +48,7 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     p.write('client.sh', step, 0o755);
     const cut = p.run(['cut', '-B', '-f', 'client.sh', 'nvme-tcp']);
     assert.equal(cut.status, 0, cut.stderr);
-    const r = await ns.rapido(p, PAIR);
+    const r = await ns.rapido(p, PAIR_BOOT);
     const out = r.stdout;
     const say = `${r.stderr}\n${steps(out)}`;
     assert.equal(r.status, 0, say);
@@ -86,7 +63,7 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     assert.doesNotMatch(r.stderr, /the server's steps failed/);
   }));
 
-  test('dropbear: the host in the namespace runs `rapido ssh -- uname -r` against the running guest and gets its release', () => inPairNetns('', async (ns, p) => {
+  test('dropbear: the host in the namespace runs `rapido ssh -- uname -r` against the running guest and gets its release', () => inPairNetns(OK, NEEDS, '', async (ns, p) => {
     const keygen = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'rapido-e2e', '-f', `${p.dir}/id_ed25519`]);
     assert.equal(keygen.status, 0, String(keygen.stderr));
     appendFileSync(`${p.dir}/rapido.conf`, `SSH_AUTHORIZED_KEY="${p.dir}/id_ed25519.pub"\n`);
@@ -114,7 +91,7 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     assert.match(gone.stderr, /VM 1 is not running/);
   }));
 
-  test('cifs: VM 1 shares xfs on zram with smbd, VM 2 mounts it; the server reads the bytes the client wrote; an fio verify job passes on the mount', () => inPairNetns('CIFS_PW="e2e-Secret-pw"\n', async (ns, p) => {
+  test('cifs: VM 1 shares xfs on zram with smbd, VM 2 mounts it; the server reads the bytes the client wrote; an fio verify job passes on the mount', () => inPairNetns(OK, NEEDS, 'CIFS_PW="e2e-Secret-pw"\n', async (ns, p) => {
     const step = onClient([
       'mnt=$(cat /run/cifs-mnt)',
       'dd if=/dev/urandom of="$mnt/data.bin" bs=1M count=4 status=none',
@@ -132,7 +109,7 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     p.write('client.sh', step, 0o755);
     const cut = p.run(['cut', '-B', '-f', 'client.sh', 'cifs']);
     assert.equal(cut.status, 0, cut.stderr);
-    const r = await ns.rapido(p, PAIR);
+    const r = await ns.rapido(p, PAIR_BOOT);
     const out = r.stdout;
     const say = `${r.stderr}\n${steps(out)}`;
     assert.equal(r.status, 0, say);
@@ -147,7 +124,7 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     assert.doesNotMatch(r.stderr, /the server's steps failed/);
   }));
 
-  test('fstests-cifs: VM 2 runs xfstests\' quick set (generic/002 generic/005) with TEST_DEV and SCRATCH_DEV directories of VM 1\'s share; both pass, the password stays off the console', { skip: skipUnless(builtSuite('xfstests') !== null, SUITE_NEEDS('xfstests')).skip }, () => inPairNetns('CIFS_PW="e2e-Secret-pw"\n', async (ns, p) => {
+  test('fstests-cifs: VM 2 runs xfstests\' quick set (generic/002 generic/005) with TEST_DEV and SCRATCH_DEV directories of VM 1\'s share; both pass, the password stays off the console', { skip: skipUnless(builtSuite('xfstests') !== null, SUITE_NEEDS('xfstests')).skip }, () => inPairNetns(OK, NEEDS, 'CIFS_PW="e2e-Secret-pw"\n', async (ns, p) => {
     const fstests = builtSuite('xfstests');
     requireHost(fstests !== null, SUITE_NEEDS('xfstests'));
     const r = await ns.rapido(p, ['cut', '--vms', '2', '--accel', 'tcg', '--timeout', '900', 'fstests-cifs'], { env: { FSTESTS_SRC: fstests! } });

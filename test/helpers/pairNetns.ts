@@ -1,0 +1,41 @@
+/**
+ * What the server/client e2e tests share: a project whose VM 1 (.101) and
+ * VM 2 (.102) have net-conf addresses, with the bridge and taps set up in a
+ * network namespace made for the test (never the host's), the two-VM boot
+ * arguments, client-only steps, and the console trimmed for a failure report.
+ */
+import assert from 'node:assert/strict';
+import { makeProject, type Project } from './cliHarness.js';
+import { requireHost } from './hostPrereqs.js';
+import { makeNetns, type Netns } from './netns.js';
+
+/** `rapido boot` of VM 1 and VM 2 of the cut image, under TCG, bounded. */
+export const PAIR_BOOT = ['boot', '--vms', '2', '--accel', 'tcg', '--timeout', '400'];
+const CONF = 'BR_DEV="br-rapido"\nBR_ADDR="192.168.155.1/24"\nTAP_USER="root"\n';
+const network = (addr: string) => `[Network]\nAddress=${addr}/24\n`;
+
+/** Runs fn with such a project and namespace (after requireHost(ok, needs)), and removes both after. */
+export async function inPairNetns(ok: boolean, needs: string, conf: string, fn: (ns: Netns, p: Project) => Promise<void>): Promise<void> {
+  requireHost(ok, needs);
+  const ns = makeNetns();
+  const p = makeProject(CONF + conf);
+  try {
+    p.write('net-conf/vm1/rapido-tap1.network', network('192.168.155.101'));
+    p.write('net-conf/vm2/rapido-tap2.network', network('192.168.155.102'));
+    const setup = await ns.rapido(p, ['setup-network']);
+    assert.equal(setup.status, 0, setup.stderr);
+    await fn(ns, p);
+  } finally {
+    ns.cleanup();
+    p.cleanup();
+  }
+}
+
+/** A bash step (-f) that runs only on the client (both VMs boot the same image), with pair-lib sourced. */
+export const onClient = (lines: string[]) => ['#!/bin/bash', '[ "$RAPIDO_VM_NUM" = 2 ] || exit 0', 'set -e', '. /usr/lib/rapido/pair-lib.sh', ...lines, ''].join('\n');
+
+/** The console's last `max` lines without blank lines and kernel messages, except those matching `keep`. */
+export function pairSteps(out: string, keep: RegExp, max: number): string {
+  const kernel = /^\[vm\d\] \[ *\d+\.\d+\] /;
+  return out.split('\n').filter((l) => !/^\[vm\d\] \s*$/.test(l) && (!kernel.test(l) || keep.test(l))).slice(-max).join('\n');
+}
