@@ -12,7 +12,7 @@ export async function buildCut(name: string, post: PostStep[], precomputed?: Noo
     return { req, stamp: prev };
   }
   const [{ cutImage }, { makeProgress }, { formatBytes }] = await Promise.all([import('./cutImage.js'), import('./progress.js'), import('../format.js')]);
-  const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged);
+  const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged, freshness.changed);
   const built = outcome.layers.filter((l) => l.source === 'built').length;
   const reused = outcome.layers.length - built;
   // Which layers changed, on the one line logs keep (CI, `git bisect run`); a cut that built everything says so by its counts.

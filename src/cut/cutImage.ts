@@ -2,12 +2,15 @@ import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from '
 import { vmPidDir } from '../config/loadConfig.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
 import { writeNewcSync } from '../derivations/cpio/writeNewc.js';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, layerRequest } from '../derivations/deriveLayerKey.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, derivePart, entryDigester, layerRequest, type NativePart } from '../derivations/deriveLayerKey.js';
 import { HostInputs, lstatOrNull, statSig } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
+import { toSnapshot, type TreeSnapshot } from '../derivations/treeSnapshot.js';
+import { readTreeSnapshots, snapshotKey, writeTreeSnapshots } from '../image/treeSnapshotFile.js';
+import { racyInputs, treeDelta, type DeltaPart } from './treeDelta.js';
 import {
-  layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, storeIdentity, writeStamp, type Stamp, type StampInput, type StampLayer,
+  changedInputs, layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, storeIdentity, writeStamp, type Stamp, type StampInput, type StampLayer,
 } from '../image/stamp.js';
 import type { CutContext } from '../derivations/builders/context.js';
 import { digestBuffer, hashString, initHasher } from '../store/digest.js';
@@ -39,6 +42,8 @@ interface LayerResult {
   /** An input changed within the racy window: the next cut must re-derive this layer. */
   racy: boolean;
   memo?: LayerMemo | StampLayer['memo'];
+  /** On a tree's first layer: its entries for the next cut's delta (cut/treeDelta.ts). */
+  snapshot?: TreeSnapshot;
 }
 
 /** The slow path: some input changed (or there is no stamp). Only layers whose inputs changed are re-derived. */
@@ -47,6 +52,7 @@ export async function cutImage(
   progress: Progress,
   prev = readStamp(req.out),
   unchanged = new Set((prev?.layers ?? []).filter(layerInputsUnchanged).map((l) => l.name)),
+  changed?: Map<string, string[]>,
 ): Promise<CutOutcome> {
   // DRACUT_OUT must take files before minutes go into building layers; a killed cut's temp images go.
   prepareImageDir(req.out);
@@ -56,7 +62,7 @@ export async function cutImage(
     // Without a stamp most files are new to this cut: the stat cache may know them from other cuts.
     if (!prev) await store.open();
     // A gc must not delete what this cut is about to use: the two exclude each other (store/cutGuard.ts).
-    return await withCutGuard(store.dir, () => cutWithStore(req, prev, unchanged, store, progress), {
+    return await withCutGuard(store.dir, () => cutWithStore(req, prev, unchanged, changed, store, progress), {
       onWait: (gc) => progress.say(`waiting for rapido-store gc${gc ? ` (pid ${gc.pid})` : ''} to finish`),
     });
   } finally {
@@ -64,7 +70,9 @@ export async function cutImage(
   }
 }
 
-async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged: Set<string>, store: CutStore, progress: Progress): Promise<CutOutcome> {
+async function cutWithStore(
+  req: CutRequest, prev: Stamp | undefined, unchanged: Set<string>, changed: Map<string, string[]> | undefined, store: CutStore, progress: Progress,
+): Promise<CutOutcome> {
   // Notices (a skipped try-bin) are for a person at a terminal; in scripts and logs they would be noise.
   const notices: string[] = [];
   const ctx: CutContext = { ...cutContext(req), notice: (m) => notices.push(m) };
@@ -78,16 +86,34 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
   const results: LayerResult[][] = [];
   const outcomes: LayerOutcome[][] = [];
   const requests = plans.map((plan) => layerRequest(plan, req));
+  let snaps: Record<string, TreeSnapshot> | undefined;
+  /** The last cut's snapshot of a tree plan, if the stamp vouches for it. */
+  const prevSnapshot = (plan: LayerPlan, olds: StampLayer[]): TreeSnapshot | undefined => {
+    const key = olds[0]?.memo?.snapshot?.key;
+    if (plan.kind !== 'tree' || !key) return undefined;
+    const s = (snaps ??= readTreeSnapshots(req.out))[plan.name];
+    return s && snapshotKey(s) === key ? s : undefined;
+  };
   const cutPlan = async (i: number, reuseStamp: boolean): Promise<LayerResult[]> => {
     const plan = plans[i];
     const olds = prev?.layers.filter((l) => (l.plan ?? l.name) === plan.name) ?? [];
     // A chunked tree is reused from the stamp only whole: its inputs ride on its first chunk.
     const reusable = reuseStamp && olds.length > 0 && olds.every((old) => old.digest && !old.racy && old.request === requests[i] && unchanged.has(old.name));
     if (reusable && (await everyAsync(olds, (old) => store.lookup(old.key)))) {
-      return olds.map((old) => ({ name: old.name, key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs, racy: false, memo: old.memo }));
+      const snapshot = prevSnapshot(plan, olds);
+      return olds.map((old, j) => ({
+        name: old.name, key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs, racy: false, memo: old.memo, snapshot: j === 0 ? snapshot : undefined,
+      }));
     }
     const memo = new LayerMemo(olds[0]?.memo);
-    return plan.kind === 'dracut' ? [await dracutLayer(plan, ctx, req, store, cutStartMs)] : nativeLayers(plan, ctx, store, cutStartMs, memo);
+    if (plan.kind === 'dracut') return [await dracutLayer(plan, ctx, req, store, cutStartMs)];
+    // A big tree with a few files edited: patch the last cut's entries rather than walk it all again.
+    const snap = reuseStamp && olds.length > 0 && olds.every((old) => old.digest && old.request === requests[i]) ? prevSnapshot(plan, olds) : undefined;
+    if (snap) {
+      const delta = treeDelta(plan, ctx, store, snap, olds, changed ? (changed.get(olds[0].name) ?? []) : changedInputs(olds[0]));
+      if (delta) return nativeLayers(plan, ctx, store, cutStartMs, memo, { parts: delta.parts, inputs: delta.inputs, snapshot: delta.snapshot });
+    }
+    return nativeLayers(plan, ctx, store, cutStartMs, memo);
   };
   const outcomesOf = (plan: LayerPlan, rs: LayerResult[], ms: number): LayerOutcome[] =>
     rs.map((r) => ({ name: r.name, builder: builderName(plan), key: r.key, size: r.size, source: r.source, ms: ms / rs.length }));
@@ -124,6 +150,17 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
       outcomes[i] = outcomesOf(plans[i], results[i], performance.now() - t0);
       flushNotices();
     }
+  }
+  // The snapshots first: the stamp written next vouches for them by their hash.
+  const nextSnaps: Record<string, TreeSnapshot> = {};
+  for (const [i, plan] of plans.entries()) {
+    const s = results[i][0]?.snapshot;
+    if (s) nextSnaps[plan.name] = s;
+  }
+  try {
+    writeTreeSnapshots(req.out, nextSnaps);
+  } catch (e) {
+    throw imageWriteError(e, req.out);
   }
   const stampLayers: StampLayer[] = plans.flatMap((plan, i) =>
     results[i].map((r) => {
@@ -191,17 +228,39 @@ async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<bo
  * alone. The plan's inputs and memo are recorded on its first layer: the
  * next cut re-derives the whole plan when any of them changed.
  */
-async function nativeLayers(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo): Promise<LayerResult[]> {
-  const { parts, inputs } = await deriveNativeLayers(plan, ctx, store, memo);
+async function nativeLayers(
+  plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo,
+  delta?: { parts: DeltaPart[]; inputs: HostInputs; snapshot: (racy: string[]) => TreeSnapshot },
+): Promise<LayerResult[]> {
+  let parts: (NativePart | DeltaPart)[];
+  let inputs: HostInputs;
+  let snapshot: ((racy: string[]) => TreeSnapshot | undefined) | undefined;
+  if (delta) ({ parts, inputs, snapshot } = delta);
+  else {
+    const derived = await deriveNativeLayers(plan, ctx, store, memo);
+    ({ parts, inputs } = derived);
+    const tree = derived.tree;
+    if (tree) snapshot = (racy) => toSnapshot(tree, parts.flatMap((p) => p.entries), parts.map((p) => p.entries.length), racy);
+  }
   const stamped = stampInputs(inputs, cutStartMs);
+  const snap = snapshot?.(racyInputs(stamped.inputs, cutStartMs - RACY_WINDOW_MS));
+  if (snap) memo.set('snapshot', snapshotKey(snap), null);
   const out: LayerResult[] = [];
-  for (const [j, { name, key, derivation, entries }] of parts.entries()) {
-    const extra = j === 0 ? { ...stamped, memo } : { inputs: [], racy: false };
+  for (const [j, part] of parts.entries()) {
+    const { name, key } = part;
+    const extra = j === 0 ? { ...stamped, memo, snapshot: snap } : { inputs: [], racy: false };
+    // A chunk the delta left as it was: its object is checked as the stamp's are.
+    if ('reused' in part && (await store.lookup(key))) {
+      out.push({ name, key, size: part.reused.size, digest: part.reused.digest, source: 'stamp', ...extra });
+      continue;
+    }
     const found = await store.lookup(key);
     if (found) {
       out.push({ name, key, ...found, source: 'store', ...extra });
       continue;
     }
+    // A reused chunk whose object vanished (gc, a wiped store) is built again: its derivation first, for its record.
+    const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, part.entries, entryDigester(store, inputs));
     out.push(await withBuildLock(store.dir, key, async () => {
       const again = await store.lookup(key); // another cut may have built it while we waited
       if (again) return { name, key, ...again, source: 'store' as const, ...extra };

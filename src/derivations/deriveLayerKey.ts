@@ -10,6 +10,7 @@ import { LayerMemo } from './layerMemo.js';
 import type { LayerPlan } from './layerPlan.js';
 import { derivationKeyText, nativeDerivation, type NativeDerivation } from './nativeDerivation.js';
 import { chunkEntries } from './treeChunks.js';
+import type { TreeWalkInfo } from './builders/treeLayer.js';
 import { shownVars } from './recipe/secrets.js';
 
 /**
@@ -45,10 +46,10 @@ export function layerRequest(plan: LayerPlan, req: CutRequest): string {
 }
 
 /** Builders load on demand: a re-cut after an autorun edit needs only the overlay's (and no ELF or modules.dep parser). */
-async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, memo: LayerMemo): Promise<EntrySet> {
+async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, memo: LayerMemo, info?: TreeWalkInfo): Promise<EntrySet> {
   switch (plan.kind) {
     case 'system': return (await import('./builders/systemLayer.js')).collectSystemLayer(plan, ctx, inputs);
-    case 'tree': return (await import('./builders/treeLayer.js')).collectTreeLayer(plan, inputs);
+    case 'tree': return (await import('./builders/treeLayer.js')).collectTreeLayer(plan, inputs, info);
     case 'kconfig': return (await import('./builders/kconfigLayer.js')).collectKconfigLayer(plan, ctx, inputs);
     case 'kmod-index': return (await import('./builders/kmodsLayer.js')).collectKmodIndexLayer(plan, ctx, inputs);
     case 'kmods': return (await import('./builders/kmodsLayer.js')).collectKmodsLayer(plan, ctx, inputs, memo);
@@ -59,11 +60,32 @@ async function collect(plan: LayerPlan, ctx: CutContext, inputs: HostInputs, mem
 }
 
 /** One layer of a plan: the plan's only one, or a chunk of a big tree (`tree:/fstests#2`). */
-interface NativePart {
+export interface NativePart {
   name: string;
   key: string;
   derivation: NativeDerivation;
   entries: CpioEntry[];
+}
+
+/** The layer name of chunk `i` of `n` (a plan that is one layer keeps its own name). */
+export function partName(plan: LayerPlan, i: number, n: number): string {
+  return n === 1 ? plan.name : `${plan.name}#${i + 1}`;
+}
+
+/** A host file's digest as a derivation records it, noted in `inputs` for the stamp. */
+export function entryDigester(store: FileDigests, inputs: HostInputs): (e: CpioEntry) => string {
+  return (e) => {
+    if (!e.source) return e.recordedDigest ?? digestBuffer(e.data ?? Buffer.alloc(0));
+    const d = store.digest(e.source, inputs.sigs.get(e.source));
+    inputs.digests.set(e.source, d);
+    return d;
+  };
+}
+
+/** A layer's key and derivation from its entries. */
+export function derivePart(plan: LayerPlan, ctx: CutContext, name: string, entries: CpioEntry[], digestOf: (e: CpioEntry) => string): NativePart {
+  const derivation = nativeDerivation(plan, ctx, entries, digestOf);
+  return { name, key: hashString(derivationKeyText(derivation)), derivation, entries };
 }
 
 /**
@@ -74,20 +96,12 @@ interface NativePart {
  */
 export async function deriveNativeLayers(plan: LayerPlan, ctx: CutContext, store: FileDigests, memo = new LayerMemo()) {
   const inputs = new HostInputs();
-  const entries = (await collect(plan, ctx, inputs, memo)).entries();
-  const digestOf = (e: CpioEntry) => {
-    if (!e.source) return e.recordedDigest ?? digestBuffer(e.data ?? Buffer.alloc(0));
-    const d = store.digest(e.source, inputs.sigs.get(e.source));
-    inputs.digests.set(e.source, d);
-    return d;
-  };
+  const tree: TreeWalkInfo | undefined = plan.kind === 'tree' ? { trees: [], elf: [] } : undefined;
+  const entries = (await collect(plan, ctx, inputs, memo, tree)).entries();
+  const digestOf = entryDigester(store, inputs);
   const chunks = plan.kind === 'tree' ? chunkEntries(entries) : [entries];
-  const parts: NativePart[] = chunks.map((chunk, i) => {
-    const derivation = nativeDerivation(plan, ctx, chunk, digestOf);
-    const name = chunks.length === 1 ? plan.name : `${plan.name}#${i + 1}`;
-    return { name, key: hashString(derivationKeyText(derivation)), derivation, entries: chunk };
-  });
-  return { parts, inputs };
+  const parts: NativePart[] = chunks.map((chunk, i) => derivePart(plan, ctx, partName(plan, i, chunks.length), chunk, digestOf));
+  return { parts, inputs, tree };
 }
 
 /**

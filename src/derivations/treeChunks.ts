@@ -46,13 +46,14 @@ function pathHash(p: string): number {
  * as given) when they weigh at most CHUNK_THRESHOLD, so small trees stay one
  * layer.
  */
-export function chunkEntries(entries: CpioEntry[]): CpioEntry[][] {
+export function chunkEntries(entries: CpioEntry[], sorted = false): CpioEntry[][] {
   const total = entries.reduce((n, e) => n + weight(e), 0);
   if (total <= CHUNK_THRESHOLD) return [entries];
   const chunks: CpioEntry[][] = [];
   let cur: CpioEntry[] = [];
   let bytes = 0;
-  for (const e of sortedEntries(entries)) {
+  // `sorted`: already in archive order (a snapshot of an earlier cut's entries): sorting again changes nothing.
+  for (const e of sorted ? entries : sortedEntries(entries)) {
     const w = weight(e);
     if (bytes >= MIN && (bytes + w > MAX || pathHash(e.path) < (2 ** 32 * w) / AVG)) {
       chunks.push(cur);

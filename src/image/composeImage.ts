@@ -293,8 +293,8 @@ function isDirFollowing(p: string): boolean {
 function removeAbandonedTemps(out: string): string[] {
   const dir = dirname(out);
   const base = basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  // The image's, the stamp's, and a boot's console log (runner/bootVm.ts).
-  const re = new RegExp(`^\\.${base}(?:\\.rapido\\.json|(?:\\.vm\\d+)?\\.console\\.log)?\\.(\\d+)\\.(?:tmp|old)$`);
+  // The image's, the stamp's and its tree snapshots', and a boot's console log (runner/bootVm.ts).
+  const re = new RegExp(`^\\.${base}(?:\\.rapido(?:\\.tree)?\\.json|(?:\\.vm\\d+)?\\.console\\.log)?\\.(\\d+)\\.(?:tmp|old)$`);
   const removed: string[] = [];
   let names: string[];
   try {

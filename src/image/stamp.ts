@@ -89,11 +89,16 @@ export function writeStamp(out: string, stamp: Stamp): void {
 
 /** True when every recorded input of the layer still has its signature. */
 export function layerInputsUnchanged(layer: StampLayer): boolean {
-  if (layer.racy) return false;
+  return !layer.racy && changedInputs(layer).length === 0;
+}
+
+/** The recorded inputs whose signature changed (all of them, not just the first: a cut re-derives only what they touch). */
+export function changedInputs(layer: StampLayer): string[] {
+  const changed: string[] = [];
   for (const [path, sig] of layer.inputs) {
-    if (currentSig(path, sig) !== sig) return false;
+    if (currentSig(path, sig) !== sig) changed.push(path);
   }
-  return true;
+  return changed;
 }
 
 /** A store's identity: its objects/ directory's dev:ino (a store removed and created again gets a new one). */
@@ -113,6 +118,8 @@ export interface Freshness {
   fresh: boolean;
   /** Names of the layers whose inputs are unchanged, so the slow path need not stat them again. */
   unchanged: Set<string>;
+  /** Per layer with changed inputs, which ones: a big tree re-derives only what they touch (cut/treeDelta.ts). */
+  changed: Map<string, string[]>;
 }
 
 /**
@@ -123,13 +130,18 @@ export interface Freshness {
  */
 export function checkStamp(stamp: Stamp | undefined, request: string, out: string): Freshness {
   const unchanged = new Set<string>();
-  if (!stamp) return { fresh: false, unchanged };
-  for (const l of stamp.layers) if (layerInputsUnchanged(l)) unchanged.add(l.name);
+  const changed = new Map<string, string[]>();
+  if (!stamp) return { fresh: false, unchanged, changed };
+  for (const l of stamp.layers) {
+    const c = changedInputs(l);
+    if (c.length) changed.set(l.name, c);
+    else if (!l.racy) unchanged.add(l.name);
+  }
   const fresh =
     stamp.request === request &&
     unchanged.size === stamp.layers.length &&
     sigHolds(out, stamp.current.sig) &&
     storeIdentity(stamp.store.path) === stamp.store.id &&
     stamp.layers.every((l) => sigHolds(l.object[0], l.object[1]));
-  return { fresh, unchanged };
+  return { fresh, unchanged, changed };
 }

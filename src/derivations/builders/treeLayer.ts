@@ -16,6 +16,20 @@ import { EntrySet } from './entrySet.js';
 const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn', '.deps', 'autom4te.cache']);
 const SKIPPED_FILES = [/\.o$/, /\.lo$/, /\.a$/, /^config\.log$/, /^\.git$/];
 
+/** What a later cut needs to re-derive the tree from a snapshot instead of walking it (cut/treeDelta.ts). */
+export interface TreeWalkInfo {
+  /** Each `tree` directive's host directory, and whether it was walked with `--all`. */
+  trees: { hostDir: string; all: boolean }[];
+  /** Tree files the library closure read: the dynamic ELF programs and the in-tree libraries they need. */
+  elf: string[];
+}
+
+/** Whether the walk leaves a directory or file of this name out (see SKIPPED_DIRS). */
+export function skippedInTree(name: string, isDir: boolean, all: boolean): boolean {
+  if (all) return false;
+  return isDir ? SKIPPED_DIRS.has(name) : SKIPPED_FILES.some((re) => re.test(name));
+}
+
 /**
  * `tree [--all] /IMAGE/PATH HOST_DIR`: a host directory copied recursively,
  * symlinks kept as symlinks, plus the shared-library closure of the ELF
@@ -25,7 +39,7 @@ const SKIPPED_FILES = [/\.o$/, /\.lo$/, /\.a$/, /^config\.log$/, /^\.git$/];
  * function of this tree's files: rebuilding the suite re-cuts this layer and
  * nothing else.
  */
-export function collectTreeLayer(plan: LayerPlan, inputs: HostInputs): EntrySet {
+export function collectTreeLayer(plan: LayerPlan, inputs: HostInputs, info?: TreeWalkInfo): EntrySet {
   const set = new EntrySet(inputs);
   /** Host ELF file → where it is in the image and which directive brought it, for the missing-library error. */
   const elves = new Map<string, { imagePath: string; d: Directive }>();
@@ -40,6 +54,7 @@ export function collectTreeLayer(plan: LayerPlan, inputs: HostInputs): EntrySet 
       });
     }
     trees.push({ hostDir, imagePath });
+    info?.trees.push({ hostDir, all });
     set.addDir(imagePath, Number(st.mode));
     const walk = (host: string, image: string) => {
       for (const name of readdirSync(host).sort()) {
@@ -48,12 +63,12 @@ export function collectTreeLayer(plan: LayerPlan, inputs: HostInputs): EntrySet 
         const s = inputs.lstat(h);
         if (!s) continue; // vanished between readdir and lstat
         if (s.isDirectory()) {
-          if (!all && SKIPPED_DIRS.has(name)) continue;
+          if (skippedInTree(name, true, all)) continue;
           set.addDir(i, Number(s.mode));
           walk(h, i);
           continue;
         }
-        if (!all && SKIPPED_FILES.some((re) => re.test(name))) continue;
+        if (skippedInTree(name, false, all)) continue;
         if (s.isFile()) {
           set.addHostFile(i, h, s);
           // Only executable files can be programs; libraries in a tree are found through the programs that need them.
@@ -86,6 +101,7 @@ export function collectTreeLayer(plan: LayerPlan, inputs: HostInputs): EntrySet 
       });
     }
     const inTree = (f: string) => trees.some((t) => isUnder(f, t.hostDir));
+    if (info) info.elf.push(...new Set([...programs, ...closure.files.filter(inTree)]));
     for (const f of closure.files) {
       // The programs themselves, and libraries the tree carries (found via $ORIGIN), are already in the layer.
       if (inTree(f)) continue;

@@ -1,0 +1,46 @@
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { TreeSnapshot } from '../derivations/treeSnapshot.js';
+import { hashString } from '../store/digest.js';
+
+/**
+ * Tree snapshots (derivations/treeSnapshot.ts) live beside the stamp, not in
+ * it: the no-op check reads the stamp on every run and needs none of them.
+ * Each is trusted only when its hash is the one the stamp's layer memo
+ * recorded (snapshotKey), so a sidecar from another cut, or a stamp
+ * written without one, is simply not used. A cache, like the stamp.
+ */
+function sidecarPath(out: string): string {
+  return join(dirname(out), `.${basename(out)}.rapido.tree.json`);
+}
+
+/** What the stamp records for a snapshot (the hasher must be initialised). */
+export function snapshotKey(s: TreeSnapshot): string {
+  return hashString(JSON.stringify(s));
+}
+
+export function readTreeSnapshots(out: string): Record<string, TreeSnapshot> {
+  try {
+    const all = JSON.parse(readFileSync(sidecarPath(out), 'utf8')) as Record<string, TreeSnapshot>;
+    return all && typeof all === 'object' ? all : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Written before the stamp that vouches for it; none at all removes the file. */
+export function writeTreeSnapshots(out: string, snaps: Record<string, TreeSnapshot>): void {
+  const path = sidecarPath(out);
+  if (Object.keys(snaps).length === 0) {
+    rmSync(path, { force: true });
+    return;
+  }
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify(snaps));
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
