@@ -1,18 +1,23 @@
 /**
- * What an edit costs: a no-op re-cut against a re-cut after appending one
- * line to one file of a big `tree`, for the real xfstests tree (the
- * fstests-btrfs recipe) and synthetic 50 and 500 MiB trees. Medians of whole
- * processes, ratios to the no-op of the same run, and each case's peak RSS
- * (GNU time's %M, of the cut process).
+ * What an edit costs, for the real xfstests tree (the fstests-btrfs recipe)
+ * and synthetic 50 and 500 MiB trees: a no-op re-cut against a re-cut after
+ * appending one line to one file of the tree, after rebuilding one kernel
+ * module (a `.ko` with new bytes) and after a new `-x` step (the overlay
+ * only), and a cold cut (empty store) against GNU cpio writing the same
+ * entries once. Medians of whole processes; ratios to the no-op of the same
+ * build in the same run; each case's peak RSS (GNU time's %M).
  *
- * BENCH_RAPIDO=/other/checkout/bin/rapido.js measures another build with the
- * same script (the numbers before a change); EDIT_COST_TREES=50,500 picks
- * the synthetic sizes (MiB).
+ * BENCH_RAPIDO_BEFORE=/other/checkout/bin/rapido.js measures that build too,
+ * interleaved with this one run by run (each edit is seen by both, in
+ * alternating order), so before/after come from one run on one loaded
+ * machine. BENCH_RAPIDO=... replaces this build. EDIT_COST_TREES=50,500
+ * picks the synthetic sizes (MiB).
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readNewc } from '../src/derivations/cpio/readNewc.js';
 import { median, type Row } from './stats.js';
 
 interface Case {
@@ -22,17 +27,24 @@ interface Case {
   edited: string;
 }
 
+interface Build {
+  label: string;
+  rapido: string;
+}
+
 const TIME = '/usr/bin/time';
 
-/** One cut: wall ms, peak RSS (KiB, when GNU time is there) and the summary line. */
-function cut(rapido: string, c: Case, cwd: string, env: NodeJS.ProcessEnv): { ms: number; rssKb: number; line: string } {
-  const rssFile = join(cwd, '.rss');
+interface Run { ms: number; rssKb: number; line: string }
+
+/** One process: wall ms, peak RSS (KiB, when GNU time is there) and the last stderr line. */
+function timed(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Run {
+  const rssFile = join(cwd, `.rss.${process.pid}`);
   const withTime = existsSync(TIME);
-  const [cmd, args] = withTime ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, rapido, 'cut', '-B', c.recipe]] : [process.execPath, [rapido, 'cut', '-B', c.recipe]];
+  const [c, a] = withTime ? [TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(c, a, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`cut ${c.name} failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   const rssKb = withTime ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : NaN;
   return { ms, rssKb, line: r.stderr.trim().split('\n').pop() ?? '' };
 }
@@ -66,59 +78,132 @@ function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
+const rssOf = (rs: Run[]) => Math.max(...rs.map((r) => r.rssKb)) / 1024;
+
+/** GNU cpio writing the image's entries once, from an unpacked copy on the same filesystem: the floor of a cold cut. */
+function cpioFloor(image: string, root: string, runs: number): number {
+  const dir = join(root, 'unpacked');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  // The entries as the guest sees them: later archives override earlier ones (devices are left out: GNU cpio needs no root for the rest).
+  for (const e of readNewc(readFileSync(image))) {
+    const p = join(dir, e.path);
+    if (e.type === 'dir') {
+      mkdirSync(p, { recursive: true, mode: e.mode });
+      continue;
+    }
+    if (e.type !== 'file' && e.type !== 'symlink') continue;
+    rmSync(p, { recursive: true, force: true });
+    if (e.type === 'file') writeFileSync(p, e.data ?? Buffer.alloc(0), { mode: e.mode });
+    else symlinkSync(e.target!, p);
+  }
+  const list = join(root, 'list');
+  spawnSync('sh', ['-c', `cd "${dir}" && find . -mindepth 1 | LC_ALL=C sort > "${list}"`]);
+  const out = join(root, 'cpio.out');
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    rmSync(out, { force: true });
+    xs.push(timed('sh', ['-c', `cd "${dir}" && cpio -o -H newc --reproducible --quiet < "${list}" > "${out}"`], root, process.env).ms);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(out, { force: true });
+  return median(xs);
+}
+
 export function editCostBench(opts: { repo: string; rapido?: string; runs: number; kver: string; fstestsSrc?: string }): Row[] {
-  const rapido = process.env.BENCH_RAPIDO ?? opts.rapido ?? join(opts.repo, 'bin/rapido.js');
+  const builds: Build[] = [{ label: 'after', rapido: process.env.BENCH_RAPIDO ?? opts.rapido ?? join(opts.repo, 'bin/rapido.js') }];
+  if (process.env.BENCH_RAPIDO_BEFORE) builds.unshift({ label: 'before', rapido: process.env.BENCH_RAPIDO_BEFORE });
   const root = mkdtempSync(join(tmpdir(), 'rapido-edit-bench-'));
   const rows: Row[] = [];
+  const runs = opts.runs;
   try {
+    // A private modules tree (hard links) so that one module can be "rebuilt".
+    const modRoot = join(root, 'mods');
+    mkdirSync(join(modRoot, 'lib/modules'), { recursive: true });
+    spawnSync('cp', ['-al', `/lib/modules/${opts.kver}`, join(modRoot, 'lib/modules/')]);
+    const ko = join(modRoot, 'lib/modules', opts.kver, 'kernel/drivers/block/zram/zram.ko');
+    const modConf = `KERNEL_RELEASE="${opts.kver}"\nKERNEL_INSTALL_MOD_PATH="${modRoot}"\n`;
+    const nodeFloor = median(Array.from({ length: runs * 2 }, () => timed(process.execPath, ['-e', '0'], root, process.env).ms));
+    rows.push({ name: 'edit cost: node empty process (floor)', ms: nodeFloor });
     const cases: Case[] = [];
     if (opts.fstestsSrc) {
       const dir = join(root, 'fstests');
       spawnSync('cp', ['-a', opts.fstestsSrc, dir]);
       const recipes = join(root, 'recipes');
       cpSync(join(opts.repo, 'recipes'), recipes, { recursive: true });
-      cases.push({
-        name: 'fstests-btrfs (real xfstests tree)',
-        recipe: join(recipes, 'fstests-btrfs.rapido'),
-        conf: `FSTESTS_SRC="${dir}"\nKERNEL_RELEASE="${opts.kver}"\n`,
-        edited: join(dir, 'tests/generic/001'),
-      });
+      // zram too, so that the module case rebuilds one module of the image.
+      appendFileSync(join(recipes, 'fstests-btrfs.rapido'), 'kmod zram\n');
+      cases.push({ name: 'real xfstests tree', recipe: join(recipes, 'fstests-btrfs.rapido'), conf: `FSTESTS_SRC="${dir}"\n${modConf}`, edited: join(dir, 'tests/generic/001') });
     }
     for (const size of (process.env.EDIT_COST_TREES ?? '50,500').split(',').map(Number).filter((n) => n > 0)) {
       const dir = join(root, `tree${size}`);
       const edited = makeTree(dir, size);
       const recipe = join(root, `tree${size}.rapido`);
-      writeFileSync(recipe, `bin bash cat\ntree /data ${dir}\nautorun /bin/true\n`);
-      cases.push({ name: `synthetic ${mib(size * 2 ** 20)} tree`, recipe, conf: `KERNEL_RELEASE="${opts.kver}"\n`, edited });
+      writeFileSync(recipe, `bin bash cat\nkmod zram\ntree /data ${dir}\nautorun /bin/true\n`);
+      cases.push({ name: `${mib(size * 2 ** 20)} tree`, recipe, conf: modConf, edited });
     }
-    for (const c of cases) {
-      const proj = join(root, `proj-${cases.indexOf(c)}`);
-      mkdirSync(proj);
-      const confPath = join(proj, 'rapido.conf');
-      writeFileSync(confPath, `RAPIDO_STORE="${join(proj, 'store')}"\nDRACUT_OUT="${join(proj, 'initrds/myinitrd')}"\n${c.conf}`);
-      const env = { ...process.env, RAPIDO_CONF: confPath };
-      const cold = cut(rapido, c, proj, env);
-      age([c.edited]);
-      cut(rapido, c, proj, env); // nothing racy any more: the stamp is trusted from here on
-      const noops = Array.from({ length: opts.runs * 2 }, () => cut(rapido, c, proj, env));
+    for (const [ci, c] of cases.entries()) {
+      const projs = builds.map((b) => {
+        const proj = join(root, `proj-${ci}-${b.label}`);
+        mkdirSync(proj);
+        const confPath = join(proj, 'rapido.conf');
+        writeFileSync(confPath, `RAPIDO_STORE="${join(proj, 'store')}"\nDRACUT_OUT="${join(proj, 'initrds/myinitrd')}"\n${c.conf}`);
+        return { b, proj, env: { ...process.env, RAPIDO_CONF: confPath } };
+      });
+      const cut = (k: number, extra: string[] = []) => timed(process.execPath, [projs[k].b.rapido, 'cut', '-B', ...extra, c.recipe], projs[k].proj, projs[k].env);
+      /** Each build once per round, alternating which goes first. */
+      const interleaved = (n: number, before: (i: number) => void, extra: (i: number) => string[] = () => []): Run[][] => {
+        const out: Run[][] = projs.map(() => []);
+        for (let i = 0; i < n; i++) {
+          before(i);
+          const order = projs.map((_, k) => k);
+          if (i % 2) order.reverse();
+          for (const k of order) out[k].push(cut(k, extra(i)));
+        }
+        return out;
+      };
+      const cold = interleaved(Math.max(1, Math.ceil(runs / 2)), () => {
+        for (const p of projs) {
+          rmSync(join(p.proj, 'store'), { recursive: true, force: true });
+          rmSync(join(p.proj, 'initrds'), { recursive: true, force: true });
+        }
+      });
+      age([c.edited, ko]);
+      interleaved(1, () => {}); // nothing racy any more: the stamp is trusted from here on
+      const noops = interleaved(runs * 2, () => {});
       let n = 0;
       // The first edit after a cold cut has no spare image yet: a warm-up, as every later edit finds one.
-      appendFileSync(c.edited, `# edit ${n++}\n`);
-      cut(rapido, c, proj, env);
-      const edits = Array.from({ length: opts.runs }, () => {
-        appendFileSync(c.edited, `# edit ${n++}\n`);
-        return cut(rapido, c, proj, env);
+      const edit = () => appendFileSync(c.edited, `# edit ${n++}\n`);
+      interleaved(1, edit);
+      const edits = interleaved(runs, edit);
+      age([c.edited]);
+      interleaved(1, () => {});
+      const kos = interleaved(runs, () => {
+        const b = readFileSync(ko);
+        rmSync(ko); // break the hard link to the system's copy
+        writeFileSync(ko, Buffer.concat([b, Buffer.from([n++ & 0xff])]));
       });
-      const noop = median(noops.map((r) => r.ms));
-      const edit = median(edits.map((r) => r.ms));
-      const rss = (rs: { rssKb: number }[]) => `${(Math.max(...rs.map((r) => r.rssKb)) / 1024).toFixed(0)} MiB RSS`;
-      const written = /, ([\d.]+ \S+) written/.exec(edits[edits.length - 1].line)?.[1] ?? '?';
-      const image = /, ([\d.]+ \S+), [\d.]+ \S+ written/.exec(edits[edits.length - 1].line)?.[1] ?? '?';
-      rows.push(
-        { name: `edit cost, ${c.name}: cold cut`, ms: cold.ms, note: `image ${image}, ${rss([cold])}` },
-        { name: `edit cost, ${c.name}: no-op`, ms: noop, note: rss(noops) },
-        { name: `edit cost, ${c.name}: one-file edit`, ms: edit, note: `${(edit / noop).toFixed(2)}x no-op, ${written} written, ${rss(edits)}` },
-      );
+      age([ko]);
+      interleaved(1, () => {});
+      const xs = interleaved(runs, () => {}, (i) => ['-x', `echo step ${i}`]);
+      const floor = cpioFloor(join(projs[projs.length - 1].proj, 'initrds/myinitrd'), root, Math.max(1, Math.ceil(runs / 2)));
+      const image = /, ([\d.]+ \S+), [\d.]+ \S+ written/.exec(edits[0][edits[0].length - 1].line)?.[1] ?? '?';
+      for (const [k, p] of projs.entries()) {
+        const noop = median(noops[k].map((r) => r.ms));
+        const tag = builds.length > 1 ? ` [${p.b.label}]` : '';
+        const row = (what: string, rs: Run[], note: string) => {
+          const ms = median(rs.map((r) => r.ms));
+          rows.push({ name: `edit cost, ${c.name}${tag}: ${what}`, ms, note: `${note}${note ? ', ' : ''}${rssOf(rs).toFixed(0)} MiB RSS` });
+          return ms;
+        };
+        const written = (rs: Run[]) => /, ([\d.]+ \S+) written/.exec(rs[rs.length - 1].line)?.[1] ?? '?';
+        const coldMs = median(cold[k].map((r) => r.ms));
+        row('cold cut', cold[k], `image ${image}, ${(coldMs / floor).toFixed(2)}x GNU cpio (${floor.toFixed(0)} ms)`);
+        row('no-op', noops[k], `${(noop / nodeFloor).toFixed(2)}x node floor`);
+        for (const [what, rs] of [['one-file edit', edits[k]], ['.ko rebuilt', kos[k]], ['-x changed', xs[k]]] as const) {
+          row(what, rs, `${(median(rs.map((r) => r.ms)) / noop).toFixed(2)}x no-op, ${written(rs)} written`);
+        }
+      }
     }
   } finally {
     rmSync(root, { recursive: true, force: true });

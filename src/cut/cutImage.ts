@@ -1,7 +1,8 @@
 import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { vmPidDir } from '../config/loadConfig.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
-import { writeNewcSync } from '../derivations/cpio/writeNewc.js';
+import { writeNewcSync, type NewcOptions } from '../derivations/cpio/writeNewc.js';
+import { newcMembers } from '../derivations/cpio/readNewc.js';
 import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, derivePart, entryDigester, layerRequest, type NativePart } from '../derivations/deriveLayerKey.js';
 import { HostInputs, lstatOrNull, statSig } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
@@ -42,8 +43,8 @@ interface LayerResult {
   /** An input changed within the racy window: the next cut must re-derive this layer. */
   racy: boolean;
   memo?: LayerMemo | StampLayer['memo'];
-  /** On a tree's first layer: its entries for the next cut's delta (cut/treeDelta.ts). */
-  snapshot?: TreeSnapshot;
+  /** On a tree's first layer: its entries for the next cut's delta (cut/treeDelta.ts); `kept`: the last cut's, still beside the stamp. */
+  snapshot?: TreeSnapshot | 'kept';
 }
 
 /** The slow path: some input changed (or there is no stamp). Only layers whose inputs changed are re-derived. */
@@ -100,7 +101,8 @@ async function cutWithStore(
     // A chunked tree is reused from the stamp only whole: its inputs ride on its first chunk.
     const reusable = reuseStamp && olds.length > 0 && olds.every((old) => old.digest && !old.racy && old.request === requests[i] && unchanged.has(old.name));
     if (reusable && (await everyAsync(olds, (old) => store.lookup(old.key)))) {
-      const snapshot = prevSnapshot(plan, olds);
+      // Its snapshot (if any) stays as it is: read only if another tree's changes make the file be written again.
+      const snapshot = plan.kind === 'tree' && olds[0].memo?.snapshot ? ('kept' as const) : undefined;
       return olds.map((old, j) => ({
         name: old.name, key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs, racy: false, memo: old.memo, snapshot: j === 0 ? snapshot : undefined,
       }));
@@ -153,12 +155,15 @@ async function cutWithStore(
   }
   // The snapshots first: the stamp written next vouches for them by their hash.
   const nextSnaps: Record<string, TreeSnapshot> = {};
-  for (const [i, plan] of plans.entries()) {
-    const s = results[i][0]?.snapshot;
+  const firsts = plans.map((plan, i) => [plan, results[i][0]] as const);
+  // Only unchanged trees (or none at all, and no file): nothing to write.
+  const rewrite = firsts.some(([, r]) => r?.snapshot && r.snapshot !== 'kept') || !firsts.some(([, r]) => r?.snapshot);
+  for (const [plan, r] of firsts) {
+    const s = r?.snapshot === 'kept' ? (rewrite ? prevSnapshot(plan, prev!.layers.filter((l) => (l.plan ?? l.name) === plan.name)) : undefined) : r?.snapshot;
     if (s) nextSnaps[plan.name] = s;
   }
   try {
-    writeTreeSnapshots(req.out, nextSnaps);
+    if (rewrite) writeTreeSnapshots(req.out, nextSnaps);
   } catch (e) {
     throw imageWriteError(e, req.out);
   }
@@ -216,6 +221,29 @@ function stampInputs(inputs: HostInputs, cutStartMs: number): { inputs: StampInp
   return { inputs: list, racy: inputs.newestMtimeMs > trusted };
 }
 
+/**
+ * The last cut's object of a chunk with the same entries, as members to copy
+ * into the new one (all but the changed entries): one read instead of opening
+ * every file of the chunk. Only bytes that still have the digest the stamp
+ * recorded are used, and each member only at its own position and size.
+ */
+function priorMembers(store: CutStore, layer: StampLayer, dirty: Set<number>, count: number): NewcOptions['member'] {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(objectPath(store.dir, layer.key));
+  } catch {
+    return undefined;
+  }
+  if (buf.length !== layer.size || digestBuffer(buf) !== layer.digest) return undefined;
+  const members = newcMembers(buf);
+  if (members?.length !== count) return undefined;
+  return (e, i) => {
+    const m = members[i];
+    const size = e.type === 'file' ? (e.size ?? -1) : e.type === 'symlink' ? Buffer.byteLength(e.target ?? '') : 0;
+    return !dirty.has(i) && m.path === e.path && m.ino === i && m.size === size ? m.bytes : undefined;
+  };
+}
+
 /** Sequential: lookups may open LMDB, and the first answer that fails ends it. */
 async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<boolean> {
   for (const x of xs) if (!(await f(x))) return false;
@@ -264,8 +292,9 @@ async function nativeLayers(
     out.push(await withBuildLock(store.dir, key, async () => {
       const again = await store.lookup(key); // another cut may have built it while we waited
       if (again) return { name, key, ...again, source: 'store' as const, ...extra };
+      const member = 'prior' in part && part.prior ? priorMembers(store, part.prior.layer, part.prior.dirty, entries.length) : undefined;
       const { size, digest } = writeObject(store.dir, key, (fd) => {
-        writeNewcSync(fd, entries, { epoch: ctx.epoch });
+        writeNewcSync(fd, entries, { epoch: ctx.epoch, member });
       });
       const now = Date.now();
       store.record({ key, builder: derivation.builder, layerName: name, size, digest, derivation, createdAt: now, lastUsedAt: now });

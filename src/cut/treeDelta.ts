@@ -4,14 +4,22 @@ import { skippedInTree } from '../derivations/builders/treeLayer.js';
 import type { CutContext } from '../derivations/builders/context.js';
 import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { derivePart, entryDigester, partName, type FileDigests, type NativePart } from '../derivations/deriveLayerKey.js';
-import { HostInputs, lstatOrNull } from '../derivations/hostInputs.js';
+import { HostInputs, lstatOrNull, sigMtimeMs } from '../derivations/hostInputs.js';
 import type { LayerPlan } from '../derivations/layerPlan.js';
-import { chunkEntries } from '../derivations/treeChunks.js';
+import { entryWeight, rechunk } from '../derivations/treeChunks.js';
 import { fromSnapshot, withEntries, type TreeSnapshot } from '../derivations/treeSnapshot.js';
 import type { StampInput, StampLayer } from '../image/stamp.js';
 
-/** A chunk after a delta: re-derived (`derivation` set), or the last cut's layer unchanged (`reused`). */
-export type DeltaPart = { name: string; key: string; entries: CpioEntry[] } & ({ derivation: NativePart['derivation'] } | { reused: StampLayer });
+/**
+ * A chunk after a delta: re-derived (`derivation` set), or the last cut's
+ * layer unchanged (`reused`). A re-derived chunk that holds the same
+ * entries as the last cut's (`prior`) can be written from that object,
+ * reading only its changed entries' files (`dirty`: positions in the chunk).
+ */
+export type DeltaPart = { name: string; key: string; entries: CpioEntry[] } & (
+  | { derivation: NativePart['derivation']; prior?: { layer: StampLayer; dirty: Set<number> } }
+  | { reused: StampLayer }
+);
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -44,7 +52,7 @@ export function treeDelta(
     inputs.sigs.set(path, sig);
     if (digest) inputs.digests.set(path, digest);
     if (sig && !sig.startsWith('kind:')) {
-      const mtime = Number(sig.split(':')[3]);
+      const mtime = sigMtimeMs(sig);
       inputs.mtimes.set(path, mtime);
       if (mtime > inputs.newestMtimeMs) inputs.newestMtimeMs = mtime;
     }
@@ -56,6 +64,7 @@ export function treeDelta(
   });
   const elf = new Set(snap.elf);
   const dirty = new Set<number>();
+  let weight = snap.weight;
   let children: Map<string, string[]> | undefined;
   const childrenOf = (dir: string): string[] => {
     if (!children) {
@@ -91,7 +100,9 @@ export function treeDelta(
       inputs.digests.delete(path);
       const i = bySource.get(path);
       if (i !== undefined) {
+        weight -= entryWeight(entries[i]);
         entries[i].size = Number(st.size);
+        weight += entryWeight(entries[i]);
         dirty.add(i);
       }
     } else {
@@ -101,7 +112,7 @@ export function treeDelta(
   }
 
   const digestOf = entryDigester(store, inputs);
-  const chunks = chunkEntries(entries, true);
+  const chunks = rechunk(entries, snap.chunks, [...dirty], weight);
   const parts: DeltaPart[] = [];
   let start = 0;
   let oldStart = 0;
@@ -110,11 +121,17 @@ export function treeDelta(
     const old = olds[j];
     let clean = old !== undefined && old.name === name && snap.chunks.length === chunks.length && oldStart === start && snap.chunks[j] === chunk.length;
     for (let i = start; clean && i < start + chunk.length; i++) if (dirty.has(i)) clean = false;
-    parts.push(clean ? { name, key: old.key, entries: chunk, reused: old } : derivePart(plan, ctx, name, chunk, digestOf));
+    const sameRange = old !== undefined && old.name === name && snap.chunks.length === chunks.length && oldStart === start && snap.chunks[j] === chunk.length;
+    if (clean) parts.push({ name, key: old.key, entries: chunk, reused: old });
+    else {
+      const part = derivePart(plan, ctx, name, chunk, digestOf);
+      const dirtyHere = new Set([...dirty].filter((i) => i >= start && i < start + chunk.length).map((i) => i - start));
+      parts.push(sameRange && part.key !== old.key ? { ...part, prior: { layer: old, dirty: dirtyHere } } : part);
+    }
     start += chunk.length;
     oldStart += snap.chunks[j] ?? 0;
   }
-  return { parts, inputs, snapshot: (racy) => withEntries(snap, entries, chunks.map((c) => c.length), racy) };
+  return { parts, inputs, snapshot: (racy) => withEntries(snap, entries, chunks.map((c) => c.length), weight, racy) };
 }
 
 function startsWithElfMagic(path: string): boolean {
@@ -134,7 +151,7 @@ function startsWithElfMagic(path: string): boolean {
 export function racyInputs(list: StampInput[], trusted: number): string[] {
   const out: string[] = [];
   for (const [path, sig] of list) {
-    if (sig && !sig.startsWith('kind:') && Number(sig.split(':')[3]) > trusted) out.push(path);
+    if (sig && !sig.startsWith('kind:') && sigMtimeMs(sig) > trusted) out.push(path);
   }
   return out;
 }

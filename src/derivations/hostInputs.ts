@@ -13,6 +13,13 @@ export function statSig(st: Stats): StatSig {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}`;
 }
 
+/** The mtime (ms) in a full signature, without splitting it (run for every input of a big tree). */
+export function sigMtimeMs(sig: StatSig): number {
+  let i = -1;
+  for (let k = 0; k < 3; k++) i = sig.indexOf(':', i + 1);
+  return Number(sig.slice(i + 1, sig.indexOf(':', i + 1)));
+}
+
 /**
  * For paths whose contents do not matter, only what they are: a directory
  * the image mirrors (/tmp, /usr/bin) changes mtime all day, which must not

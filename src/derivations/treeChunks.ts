@@ -27,17 +27,30 @@ const MAX = 8 << 20;
 
 /** About what an entry takes in the archive: header, name, data. */
 function weight(e: CpioEntry): number {
-  const data = e.type === 'file' ? (e.data?.length ?? e.size ?? 0) : e.type === 'symlink' ? Buffer.byteLength(e.target ?? '') : 0;
-  return 110 + Buffer.byteLength(e.path) + 1 + data + 6;
+  const data = e.type === 'file' ? (e.data?.length ?? e.size ?? 0) : e.type === 'symlink' ? utf8Length(e.target ?? '') : 0;
+  return 110 + utf8Length(e.path) + 1 + data + 6;
+}
+
+/** Buffer.byteLength without its call overhead for the usual ASCII path (this runs for every entry of a big tree). */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
 }
 
 /** FNV-1a, 32 bits, over the path's UTF-8 bytes: tiny, fixed, and the same everywhere. */
 function pathHash(p: string): number {
   let h = 0x811c9dc5;
-  for (const b of Buffer.from(p, 'utf8')) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c >= 0x80) return pathHashBytes(p); // not ASCII: hash the UTF-8 bytes
+    h = Math.imul(h ^ c, 0x01000193) >>> 0;
   }
+  return h >>> 0;
+}
+
+function pathHashBytes(p: string): number {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(p, 'utf8')) h = Math.imul(h ^ b, 0x01000193) >>> 0;
   return h >>> 0;
 }
 
@@ -46,23 +59,68 @@ function pathHash(p: string): number {
  * as given) when they weigh at most CHUNK_THRESHOLD, so small trees stay one
  * layer.
  */
-export function chunkEntries(entries: CpioEntry[], sorted = false): CpioEntry[][] {
-  const total = entries.reduce((n, e) => n + weight(e), 0);
+export function chunkEntries(entries: CpioEntry[]): CpioEntry[][] {
+  const total = totalWeight(entries);
   if (total <= CHUNK_THRESHOLD) return [entries];
-  const chunks: CpioEntry[][] = [];
-  let cur: CpioEntry[] = [];
+  return cutFrom(sortedEntries(entries), 0, [], undefined);
+}
+
+/** What chunkEntries compares with CHUNK_THRESHOLD. */
+export function totalWeight(entries: CpioEntry[]): number {
+  let n = 0;
+  for (const e of entries) n += weight(e);
+  return n;
+}
+
+export { weight as entryWeight };
+
+/**
+ * chunkEntries of the same entries (archive order) as a chunking `counts`,
+ * after only the entries at positions `changed` changed weight, and `total`
+ * the new total weight. The scan is a left-to-right function of the weights,
+ * so it is the old one up to the chunk holding the first change; from there
+ * it scans again until it cuts, past the last change, where the old scan
+ * also cut: from that point on both see the same entries from the same
+ * state, and the old chunks are the new ones. The result is chunkEntries'.
+ */
+export function rechunk(entries: CpioEntry[], counts: number[], changed: number[], total: number): CpioEntry[][] {
+  if (total <= CHUNK_THRESHOLD || counts.length < 2) return total <= CHUNK_THRESHOLD ? [entries] : cutFrom(entries, 0, [], undefined);
+  const bounds = [0];
+  for (const c of counts) bounds.push(bounds[bounds.length - 1] + c);
+  if (bounds[bounds.length - 1] !== entries.length) return cutFrom(entries, 0, [], undefined);
+  if (changed.length === 0) return counts.map((_, j) => entries.slice(bounds[j], bounds[j + 1]));
+  const first = Math.min(...changed);
+  const last = Math.max(...changed);
+  let j0 = 0;
+  while (bounds[j0 + 1] <= first) j0++;
+  const before = counts.slice(0, j0).map((_, j) => entries.slice(bounds[j], bounds[j + 1]));
+  return cutFrom(entries, bounds[j0], before, { bounds, after: last });
+}
+
+/**
+ * Cuts entries[from..] (archive order) onto `chunks`. With `old`: stops at a
+ * cut past `old.after` that is also one of `old.bounds`, and takes the old
+ * chunks from there.
+ */
+function cutFrom(entries: CpioEntry[], from: number, chunks: CpioEntry[][], old: { bounds: number[]; after: number } | undefined): CpioEntry[][] {
+  const oldCuts = old ? new Set(old.bounds) : undefined;
+  let start = from;
   let bytes = 0;
-  // `sorted`: already in archive order (a snapshot of an earlier cut's entries): sorting again changes nothing.
-  for (const e of sorted ? entries : sortedEntries(entries)) {
+  for (let i = from; i < entries.length; i++) {
+    const e = entries[i];
     const w = weight(e);
     if (bytes >= MIN && (bytes + w > MAX || pathHash(e.path) < (2 ** 32 * w) / AVG)) {
-      chunks.push(cur);
-      cur = [];
+      chunks.push(entries.slice(start, i));
+      start = i;
       bytes = 0;
+      if (old && i > old.after && oldCuts!.has(i)) {
+        const k = old.bounds.indexOf(i);
+        for (let j = k; j < old.bounds.length - 1; j++) chunks.push(entries.slice(old.bounds[j], old.bounds[j + 1]));
+        return chunks;
+      }
     }
-    cur.push(e);
     bytes += w;
   }
-  if (cur.length) chunks.push(cur);
+  if (start < entries.length) chunks.push(entries.slice(start));
   return chunks;
 }

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { CpioEntry } from './cpio/cpioEntry.js';
 import { sortedEntries } from './cpio/writeNewc.js';
 import type { TreeWalkInfo } from './builders/treeLayer.js';
+import { totalWeight } from './treeChunks.js';
 
 /** An entry as a snapshot keeps it: enough to write it again without walking the tree. */
 type SnapEntry =
@@ -15,10 +17,14 @@ type SnapEntry =
  * chunk (cut/treeDelta.ts). A cache: the same entries a walk would give.
  */
 export interface TreeSnapshot extends TreeWalkInfo {
+  /** Random, new with each snapshot: the stamp's layer memo names the one it goes with. */
+  id: string;
   /** In archive order (sortedEntries). */
   entries: SnapEntry[];
   /** How many entries each chunk (layer) holds, in order. */
   chunks: number[];
+  /** Their total weight (treeChunks.ts), which decides whether the tree is chunked at all. */
+  weight: number;
   /** Inputs changed within the racy window of that cut: re-checked (a file re-hashed, a directory re-read) even if their signature holds. */
   racy: string[];
 }
@@ -33,7 +39,7 @@ export function toSnapshot(info: TreeWalkInfo, entries: CpioEntry[], chunks: num
     else if (e.type === 'dir' || e.type === 'fifo') out.push([e.path, e.type, e.mode]);
     else return undefined;
   }
-  return { trees: info.trees, elf: info.elf, entries: out, chunks, racy };
+  return { id: newId(), trees: info.trees, elf: info.elf, entries: out, chunks, weight: totalWeight(entries), racy };
 }
 
 /** The entries again, as the tree builder made them, in archive order. */
@@ -48,6 +54,10 @@ export function fromSnapshot(s: TreeSnapshot): CpioEntry[] {
 }
 
 /** Back to a snapshot after a delta changed some entries' sizes (same entries, same order). */
-export function withEntries(s: TreeSnapshot, entries: CpioEntry[], chunks: number[], racy: string[]): TreeSnapshot {
-  return { ...s, entries: entries.map((e) => (e.type === 'file' ? [e.path, 'file', e.mode, e.source!, e.size!] : e.type === 'symlink' ? [e.path, 'symlink', e.mode, e.target!] : [e.path, e.type as 'dir' | 'fifo', e.mode])), chunks, racy };
+export function withEntries(s: TreeSnapshot, entries: CpioEntry[], chunks: number[], weight: number, racy: string[]): TreeSnapshot {
+  return { ...s, id: newId(), weight, entries: entries.map((e) => (e.type === 'file' ? [e.path, 'file', e.mode, e.source!, e.size!] : e.type === 'symlink' ? [e.path, 'symlink', e.mode, e.target!] : [e.path, e.type as 'dir' | 'fifo', e.mode])), chunks, racy };
+}
+
+function newId(): string {
+  return randomBytes(8).toString('hex');
 }

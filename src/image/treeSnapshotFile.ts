@@ -1,22 +1,21 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { TreeSnapshot } from '../derivations/treeSnapshot.js';
-import { hashString } from '../store/digest.js';
 
 /**
  * Tree snapshots (derivations/treeSnapshot.ts) live beside the stamp, not in
  * it: the no-op check reads the stamp on every run and needs none of them.
- * Each is trusted only when its hash is the one the stamp's layer memo
- * recorded (snapshotKey), so a sidecar from another cut, or a stamp
- * written without one, is simply not used. A cache, like the stamp.
+ * Each is trusted only when its random id is the one the stamp's layer memo
+ * recorded, so a sidecar from another cut (or one whose stamp was never
+ * written) is simply not used. A cache, like the stamp.
  */
 function sidecarPath(out: string): string {
   return join(dirname(out), `.${basename(out)}.rapido.tree.json`);
 }
 
-/** What the stamp records for a snapshot (the hasher must be initialised). */
+/** What the stamp records for a snapshot. */
 export function snapshotKey(s: TreeSnapshot): string {
-  return hashString(JSON.stringify(s));
+  return s.id;
 }
 
 export function readTreeSnapshots(out: string): Record<string, TreeSnapshot> {

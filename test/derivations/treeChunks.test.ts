@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import { test } from 'node:test';
 import type { CpioEntry } from '../../src/derivations/cpio/cpioEntry.js';
-import { CHUNK_THRESHOLD, chunkEntries } from '../../src/derivations/treeChunks.js';
+import { CHUNK_THRESHOLD, chunkEntries, rechunk, totalWeight } from '../../src/derivations/treeChunks.js';
+import { sortedEntries } from '../../src/derivations/cpio/writeNewc.js';
 
 /** A suite-like tree: ~`mib` MiB over directories of test scripts and a few big binaries, from a fixed seed. */
 function tree(mib: number): CpioEntry[] {
@@ -74,4 +75,27 @@ test('tree chunks: adding or removing a file changes at most the chunks around i
     const changed = after.filter((c) => !keep.has(c.join('\n'))).length;
     assert.ok(changed >= 1 && changed <= 2, `${changed} chunks changed`);
   }
+});
+
+test('tree chunks: re-chunking after some entries changed size gives chunkEntries\' chunks, small and big changes alike', () => {
+  const base = sortedEntries(tree(60));
+  const before = chunkEntries(base);
+  assert.ok(before.length > 10);
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const files = base.map((e, i) => [e, i] as const).filter(([e]) => e.type === 'file').map(([, i]) => i);
+  for (let round = 0; round < 40; round++) {
+    const entries = base.map((e) => ({ ...e }));
+    const changed = Array.from({ length: 1 + (round % 4) }, () => files[(rnd() * files.length) | 0]);
+    for (const i of changed) {
+      // A line appended, a file emptied, or one grown past the chunk maximum.
+      const r = round % 3;
+      entries[i].size = r === 0 ? entries[i].size! + 17 : r === 1 ? 0 : entries[i].size! + (9 << 20);
+    }
+    const expected = chunkEntries(entries);
+    const got = rechunk(entries, before.map((c) => c.length), changed, totalWeight(entries));
+    assert.deepEqual(paths(got), paths(expected), `round ${round}`);
+  }
+  // Nothing changed: the same chunks.
+  assert.deepEqual(paths(rechunk(base, before.map((c) => c.length), [], totalWeight(base))), paths(before));
 });

@@ -84,6 +84,43 @@ function readArchive(buf: Buffer, off: number, archive: number, out: CpioEntry[]
   return off;
 }
 
+/** One member of an archive as bytes: its name, inode field, data size, and where its header starts and its padding ends. */
+export interface NewcMember {
+  path: string;
+  ino: number;
+  size: number;
+  bytes: Buffer;
+}
+
+/**
+ * The members of the one archive in `buf`, trailer excluded, as views of
+ * `buf`; undefined when it is not a well-formed newc archive. Header fields
+ * only (no data copied): a writer can take members over unchanged.
+ */
+export function newcMembers(buf: Buffer): NewcMember[] | undefined {
+  const out: NewcMember[] = [];
+  let off = 0;
+  const field = (at: number) => {
+    const s = buf.toString('latin1', at, at + 8);
+    return /^[0-9A-Fa-f]{8}$/.test(s) ? parseInt(s, 16) : NaN;
+  };
+  for (;;) {
+    const start = off;
+    if (off + HEADER_LEN > buf.length || buf.toString('latin1', off, off + 6) !== '070701') return undefined;
+    const ino = field(off + 6);
+    const size = field(off + 6 + 6 * 8);
+    const nameSize = field(off + 6 + 11 * 8);
+    if (!(ino >= 0 && size >= 0 && nameSize > 0)) return undefined;
+    off += HEADER_LEN;
+    if (off + nameSize > buf.length || buf[off + nameSize - 1] !== 0) return undefined;
+    const path = buf.toString('utf8', off, off + nameSize - 1);
+    off = align4(align4(off + nameSize) + size);
+    if (off > buf.length) return undefined;
+    if (path === TRAILER) return out;
+    out.push({ path, ino, size, bytes: buf.subarray(start, off) });
+  }
+}
+
 function align4(n: number): number {
   return (n + 3) & ~3;
 }

@@ -5,6 +5,13 @@ import { TYPE_BITS, type CpioEntry } from './cpioEntry.js';
 export interface NewcOptions {
   /** mtime (seconds) of entries that give none. Default 0. */
   epoch?: number;
+  /**
+   * The bytes of a member exactly as this writer would write it (header, name,
+   * data, padding) for the entry at archive position `index`, when the caller
+   * has them from an earlier archive of the same entries: copied instead of
+   * reading its source file. Not used for hard links.
+   */
+  member?: (e: CpioEntry, index: number) => Buffer | undefined;
 }
 
 const MAGIC = Buffer.from('070701', 'latin1');
@@ -57,7 +64,13 @@ function emitArchive(sink: Sink, input: CpioEntry[], opts: NewcOptions): void {
   const deferred = new Map<string, { entry: CpioEntry; header: Header }[]>();
   let nextIno = 0;
 
-  for (const e of entries) {
+  for (const [index, e] of entries.entries()) {
+    const same = e.hardlinkGroup === undefined ? opts.member?.(e, index) : undefined;
+    if (same) {
+      nextIno++;
+      sink.bytes(same);
+      continue;
+    }
     const group = e.hardlinkGroup === undefined ? undefined : groups.get(e.hardlinkGroup);
     let ino: number;
     if (group) {
