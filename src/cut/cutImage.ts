@@ -4,10 +4,10 @@ import { canonicalJson } from '../derivations/canonicalJson.js';
 import { writeNewcSync, type NewcOptions } from '../derivations/cpio/writeNewc.js';
 import { newcMembers } from '../derivations/cpio/readNewc.js';
 import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, derivePart, entryDigester, layerRequest, type NativePart } from '../derivations/deriveLayerKey.js';
-import { HostInputs, lstatOrNull, statSig } from '../derivations/hostInputs.js';
+import { HostInputs, lstatOrNull, sigSize, statSig } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
-import { toSnapshot, type TreeSnapshot } from '../derivations/treeSnapshot.js';
+import { toSnapshot, type TreeShape, type TreeSnapshot } from '../derivations/treeSnapshot.js';
 import { readTreeSnapshots, snapshotKey, writeTreeSnapshots } from '../image/treeSnapshotFile.js';
 import { racyInputs, treeDelta, type DeltaPart } from './treeDelta.js';
 import {
@@ -88,12 +88,13 @@ async function cutWithStore(
   const outcomes: LayerOutcome[][] = [];
   const requests = plans.map((plan) => layerRequest(plan, req));
   let snaps: Record<string, TreeSnapshot> | undefined;
-  /** The last cut's snapshot of a tree plan, if the stamp vouches for it. */
-  const prevSnapshot = (plan: LayerPlan, olds: StampLayer[]): TreeSnapshot | undefined => {
-    const key = olds[0]?.memo?.snapshot?.key;
-    if (plan.kind !== 'tree' || !key) return undefined;
-    const s = (snaps ??= readTreeSnapshots(req.out))[plan.name];
-    return s && snapshotKey(s) === key ? s : undefined;
+  /** The last cut's snapshot of a tree plan and its shape, if the stamp vouches for them. */
+  const prevSnapshot = (plan: LayerPlan, olds: StampLayer[]): { snap: TreeSnapshot; shape: TreeShape } | undefined => {
+    const memo = olds[0]?.memo?.snapshot;
+    const shape = memo?.value as TreeShape | undefined;
+    if (plan.kind !== 'tree' || !memo?.key || !Array.isArray(shape?.chunks) || !Array.isArray(shape?.racy)) return undefined;
+    const snap = (snaps ??= readTreeSnapshots(req.out))[plan.name];
+    return snap && snapshotKey(snap) === memo.key ? { snap, shape: shape! } : undefined;
   };
   const cutPlan = async (i: number, reuseStamp: boolean): Promise<LayerResult[]> => {
     const plan = plans[i];
@@ -110,10 +111,13 @@ async function cutWithStore(
     const memo = new LayerMemo(olds[0]?.memo);
     if (plan.kind === 'dracut') return [await dracutLayer(plan, ctx, req, store, cutStartMs)];
     // A big tree with a few files edited: patch the last cut's entries rather than walk it all again.
-    const snap = reuseStamp && olds.length > 0 && olds.every((old) => old.digest && old.request === requests[i]) ? prevSnapshot(plan, olds) : undefined;
-    if (snap) {
-      const delta = treeDelta(plan, ctx, store, snap, olds, changed ? (changed.get(olds[0].name) ?? []) : changedInputs(olds[0]));
-      if (delta) return nativeLayers(plan, ctx, store, cutStartMs, memo, { parts: delta.parts, inputs: delta.inputs, snapshot: delta.snapshot });
+    const last = reuseStamp && olds.length > 0 && olds.every((old) => old.digest && old.request === requests[i]) ? prevSnapshot(plan, olds) : undefined;
+    if (last) {
+      const delta = treeDelta(plan, ctx, store, last.snap, last.shape, olds, changed ? (changed.get(olds[0].name) ?? []) : changedInputs(olds[0]), cutStartMs);
+      if (delta) {
+        memo.set('snapshot', snapshotKey(last.snap), delta.shape);
+        return nativeLayers(plan, ctx, store, cutStartMs, memo, delta);
+      }
     }
     return nativeLayers(plan, ctx, store, cutStartMs, memo);
   };
@@ -159,7 +163,7 @@ async function cutWithStore(
   // Only unchanged trees (or none at all, and no file): nothing to write.
   const rewrite = firsts.some(([, r]) => r?.snapshot && r.snapshot !== 'kept') || !firsts.some(([, r]) => r?.snapshot);
   for (const [plan, r] of firsts) {
-    const s = r?.snapshot === 'kept' ? (rewrite ? prevSnapshot(plan, prev!.layers.filter((l) => (l.plan ?? l.name) === plan.name)) : undefined) : r?.snapshot;
+    const s = r?.snapshot === 'kept' ? (rewrite ? prevSnapshot(plan, prev!.layers.filter((l) => (l.plan ?? l.name) === plan.name))?.snap : undefined) : r?.snapshot;
     if (s) nextSnaps[plan.name] = s;
   }
   try {
@@ -258,21 +262,27 @@ async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<bo
  */
 async function nativeLayers(
   plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo,
-  delta?: { parts: DeltaPart[]; inputs: HostInputs; snapshot: (racy: string[]) => TreeSnapshot },
+  delta?: { parts: DeltaPart[]; inputs: StampInput[]; racy: boolean },
 ): Promise<LayerResult[]> {
   let parts: (NativePart | DeltaPart)[];
-  let inputs: HostInputs;
-  let snapshot: ((racy: string[]) => TreeSnapshot | undefined) | undefined;
-  if (delta) ({ parts, inputs, snapshot } = delta);
-  else {
+  let stamped: { inputs: StampInput[]; racy: boolean };
+  /** A tree's snapshot: new after a walk, the last one after a delta (its shape is already in the memo). */
+  let snap: TreeSnapshot | 'kept' | undefined;
+  if (delta) {
+    parts = delta.parts;
+    stamped = { inputs: delta.inputs, racy: delta.racy };
+    snap = 'kept';
+  } else {
     const derived = await deriveNativeLayers(plan, ctx, store, memo);
-    ({ parts, inputs } = derived);
-    const tree = derived.tree;
-    if (tree) snapshot = (racy) => toSnapshot(tree, parts.flatMap((p) => p.entries), parts.map((p) => p.entries.length), racy);
+    parts = derived.parts;
+    stamped = stampInputs(derived.inputs, cutStartMs);
+    const sigs = derived.inputs.sigs;
+    snap = derived.tree && toSnapshot(derived.tree, parts.flatMap((p) => p.entries), (source) => {
+      const sig = sigs.get(source);
+      return sig && !sig.startsWith('kind:') ? sigSize(sig) : undefined;
+    });
+    if (snap) memo.set('snapshot', snapshotKey(snap), { chunks: parts.map((p) => p.entries.length), racy: racyInputs(stamped.inputs, cutStartMs - RACY_WINDOW_MS) } satisfies TreeShape);
   }
-  const stamped = stampInputs(inputs, cutStartMs);
-  const snap = snapshot?.(racyInputs(stamped.inputs, cutStartMs - RACY_WINDOW_MS));
-  if (snap) memo.set('snapshot', snapshotKey(snap), null);
   const out: LayerResult[] = [];
   for (const [j, part] of parts.entries()) {
     const { name, key } = part;
@@ -288,7 +298,7 @@ async function nativeLayers(
       continue;
     }
     // A reused chunk whose object vanished (gc, a wiped store) is built again: its derivation first, for its record.
-    const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, part.entries, entryDigester(store, inputs));
+    const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, part.entries, entryDigester(store, new HostInputs()));
     out.push(await withBuildLock(store.dir, key, async () => {
       const again = await store.lookup(key); // another cut may have built it while we waited
       if (again) return { name, key, ...again, source: 'store' as const, ...extra };

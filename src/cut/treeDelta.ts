@@ -1,14 +1,14 @@
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { skippedInTree } from '../derivations/builders/treeLayer.js';
 import type { CutContext } from '../derivations/builders/context.js';
 import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
-import { derivePart, entryDigester, partName, type FileDigests, type NativePart } from '../derivations/deriveLayerKey.js';
-import { HostInputs, lstatOrNull, sigMtimeMs } from '../derivations/hostInputs.js';
+import { derivePart, partName, type FileDigests, type NativePart } from '../derivations/deriveLayerKey.js';
+import { lstatOrNull, sigMtimeMs, sigSize, statSig } from '../derivations/hostInputs.js';
 import type { LayerPlan } from '../derivations/layerPlan.js';
-import { entryWeight, rechunk } from '../derivations/treeChunks.js';
-import { fromSnapshot, withEntries, type TreeSnapshot } from '../derivations/treeSnapshot.js';
-import type { StampInput, StampLayer } from '../image/stamp.js';
+import { rechunk, totalWeight } from '../derivations/treeChunks.js';
+import { fromSnapshot, type TreeShape, type TreeSnapshot } from '../derivations/treeSnapshot.js';
+import { RACY_WINDOW_MS, type StampInput, type StampLayer } from '../image/stamp.js';
 
 /**
  * A chunk after a delta: re-derived (`derivation` set), or the last cut's
@@ -42,29 +42,14 @@ const S_IFREG = 0o100000;
  * stamp kept no digest for it), a directory re-read.
  */
 export function treeDelta(
-  plan: LayerPlan, ctx: CutContext, store: FileDigests, snap: TreeSnapshot, olds: StampLayer[], changed: string[],
-): { parts: DeltaPart[]; inputs: HostInputs; snapshot: (racy: string[]) => TreeSnapshot } | undefined {
+  plan: LayerPlan, ctx: CutContext, store: FileDigests, snap: TreeSnapshot, shape: TreeShape, olds: StampLayer[], changed: string[], cutStartMs: number,
+): { parts: DeltaPart[]; inputs: StampInput[]; racy: boolean; shape: TreeShape } | undefined {
   const oldInputs = olds[0].inputs;
-  const inputs = new HostInputs();
   const sigOf = new Map<string, string | null>();
-  for (const [path, sig, digest] of oldInputs) {
-    sigOf.set(path, sig);
-    inputs.sigs.set(path, sig);
-    if (digest) inputs.digests.set(path, digest);
-    if (sig && !sig.startsWith('kind:')) {
-      const mtime = sigMtimeMs(sig);
-      inputs.mtimes.set(path, mtime);
-      if (mtime > inputs.newestMtimeMs) inputs.newestMtimeMs = mtime;
-    }
-  }
-  const entries = fromSnapshot(snap);
-  const bySource = new Map<string, number>();
-  entries.forEach((e, i) => {
-    if (e.source) bySource.set(e.source, i);
-  });
+  for (const [path, sig] of oldInputs) sigOf.set(path, sig);
+  /** Inputs whose signature this cut takes anew, and what it records for them. */
+  const touched = new Map<string, Stats>();
   const elf = new Set(snap.elf);
-  const dirty = new Set<number>();
-  let weight = snap.weight;
   let children: Map<string, string[]> | undefined;
   const childrenOf = (dir: string): string[] => {
     if (!children) {
@@ -79,7 +64,8 @@ export function treeDelta(
     return children.get(dir) ?? [];
   };
 
-  for (const path of new Set([...changed, ...snap.racy])) {
+  const files: string[] = [];
+  for (const path of new Set([...changed, ...shape.racy])) {
     const old = sigOf.get(path);
     if (!old || old.startsWith('kind:')) return undefined;
     const tree = snap.trees.find((t) => path === t.hostDir || path.startsWith(t.hostDir.endsWith('/') ? t.hostDir : t.hostDir + '/'));
@@ -97,31 +83,46 @@ export function treeDelta(
     } else if ((oldMode & S_IFMT) === S_IFREG) {
       // The library closure reads ELF files: a change there may change what it finds.
       if (elf.has(path) || startsWithElfMagic(path)) return undefined;
-      inputs.digests.delete(path);
-      const i = bySource.get(path);
-      if (i !== undefined) {
-        weight -= entryWeight(entries[i]);
-        entries[i].size = Number(st.size);
-        weight += entryWeight(entries[i]);
-        dirty.add(i);
-      }
+      files.push(path);
     } else {
       return undefined;
     }
-    inputs.record(path, st);
+    touched.set(path, st);
+    sigOf.set(path, statSig(st));
   }
 
-  const digestOf = entryDigester(store, inputs);
-  const chunks = rechunk(entries, snap.chunks, [...dirty], weight);
+  const entries = fromSnapshot(snap, (source) => {
+    const sig = sigOf.get(source);
+    return sig && !sig.startsWith('kind:') ? sigSize(sig) : undefined;
+  });
+  if (!entries) return undefined;
+  const bySource = new Map<string, number>();
+  entries.forEach((e, i) => {
+    if (e.source) bySource.set(e.source, i);
+  });
+  const dirty = new Set<number>();
+  for (const f of files) {
+    const i = bySource.get(f);
+    if (i !== undefined) dirty.add(i);
+  }
+  const weight = totalWeight(entries);
+
+  const digests = new Map<string, string>();
+  const digestOf = (e: CpioEntry) => {
+    const d = store.digest(e.source!, sigOf.get(e.source!));
+    digests.set(e.source!, d);
+    return d;
+  };
+  const chunks = rechunk(entries, shape.chunks, [...dirty], weight);
   const parts: DeltaPart[] = [];
   let start = 0;
   let oldStart = 0;
   for (const [j, chunk] of chunks.entries()) {
     const name = partName(plan, j, chunks.length);
     const old = olds[j];
-    let clean = old !== undefined && old.name === name && snap.chunks.length === chunks.length && oldStart === start && snap.chunks[j] === chunk.length;
+    const sameRange = old !== undefined && old.name === name && shape.chunks.length === chunks.length && oldStart === start && shape.chunks[j] === chunk.length;
+    let clean = sameRange;
     for (let i = start; clean && i < start + chunk.length; i++) if (dirty.has(i)) clean = false;
-    const sameRange = old !== undefined && old.name === name && snap.chunks.length === chunks.length && oldStart === start && snap.chunks[j] === chunk.length;
     if (clean) parts.push({ name, key: old.key, entries: chunk, reused: old });
     else {
       const part = derivePart(plan, ctx, name, chunk, digestOf);
@@ -129,9 +130,29 @@ export function treeDelta(
       parts.push(sameRange && part.key !== old.key ? { ...part, prior: { layer: old, dirty: dirtyHere } } : part);
     }
     start += chunk.length;
-    oldStart += snap.chunks[j] ?? 0;
+    oldStart += shape.chunks[j] ?? 0;
   }
-  return { parts, inputs, snapshot: (racy) => withEntries(snap, entries, chunks.map((c) => c.length), weight, racy) };
+
+  // The stamp's inputs: the old list (sorted by path) with the touched ones taken anew, as stampInputs would record them.
+  const trusted = cutStartMs - RACY_WINDOW_MS;
+  let newest = 0;
+  const racyNow: string[] = [];
+  const inputs: StampInput[] = oldInputs.map((input) => {
+    const st = touched.get(input[0]);
+    let out = input;
+    if (st) {
+      const d = digests.get(input[0]);
+      out = d && st.mtimeMs <= trusted ? [input[0], statSig(st), d] : [input[0], statSig(st)];
+    }
+    const sig = out[1];
+    if (sig && !sig.startsWith('kind:')) {
+      const m = sigMtimeMs(sig);
+      if (m > newest) newest = m;
+      if (m > trusted) racyNow.push(out[0]);
+    }
+    return out;
+  });
+  return { parts, inputs, racy: newest > trusted, shape: { chunks: chunks.map((c) => c.length), racy: racyNow } };
 }
 
 function startsWithElfMagic(path: string): boolean {

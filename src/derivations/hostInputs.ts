@@ -15,8 +15,17 @@ export function statSig(st: Stats): StatSig {
 
 /** The mtime (ms) in a full signature, without splitting it (run for every input of a big tree). */
 export function sigMtimeMs(sig: StatSig): number {
+  return sigField(sig, 3);
+}
+
+/** The size in a full signature. */
+export function sigSize(sig: StatSig): number {
+  return sigField(sig, 2);
+}
+
+function sigField(sig: StatSig, n: number): number {
   let i = -1;
-  for (let k = 0; k < 3; k++) i = sig.indexOf(':', i + 1);
+  for (let k = 0; k < n; k++) i = sig.indexOf(':', i + 1);
   return Number(sig.slice(i + 1, sig.indexOf(':', i + 1)));
 }
 

@@ -18,10 +18,13 @@ export function snapshotKey(s: TreeSnapshot): string {
   return s.id;
 }
 
+/** Bumped when a snapshot's shape changes: a file of another version is not read. */
+const SNAPSHOT_VERSION = 1;
+
 export function readTreeSnapshots(out: string): Record<string, TreeSnapshot> {
   try {
-    const all = JSON.parse(readFileSync(sidecarPath(out), 'utf8')) as Record<string, TreeSnapshot>;
-    return all && typeof all === 'object' ? all : {};
+    const file = JSON.parse(readFileSync(sidecarPath(out), 'utf8')) as { version?: number; trees?: Record<string, TreeSnapshot> };
+    return file?.version === SNAPSHOT_VERSION && file.trees && typeof file.trees === 'object' ? file.trees : {};
   } catch {
     return {};
   }
@@ -36,7 +39,7 @@ export function writeTreeSnapshots(out: string, snaps: Record<string, TreeSnapsh
   }
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(snaps));
+    writeFileSync(tmp, JSON.stringify({ version: SNAPSHOT_VERSION, trees: snaps }));
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });

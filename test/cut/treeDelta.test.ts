@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { treeDelta } from '../../src/cut/treeDelta.js';
 import type { CutContext } from '../../src/derivations/builders/context.js';
 import type { LayerPlan } from '../../src/derivations/layerPlan.js';
+import type { TreeShape } from '../../src/derivations/treeSnapshot.js';
 import { changedInputs, readStamp } from '../../src/image/stamp.js';
 import { readTreeSnapshots, snapshotKey } from '../../src/image/treeSnapshotFile.js';
 import { digestFileSync, initHasher } from '../../src/store/digest.js';
@@ -57,7 +58,8 @@ async function delta(p: Project): Promise<string[] | undefined> {
   assert.ok(snap, 'the last cut left a snapshot of the tree');
   assert.equal(snapshotKey(snap), olds[0].memo?.snapshot?.key, 'the stamp vouches for it');
   const plan: LayerPlan = { name: PLAN, kind: 'tree', directives: [{ kind: 'tree', args: ['/data', join(p.dir, 'data')], file: 'r.rapido', line: 2 }] };
-  const d = treeDelta(plan, { epoch: 0 } as CutContext, { digest: (path) => digestFileSync(path) }, snap, olds, changedInputs(olds[0]));
+  const shape = olds[0].memo!.snapshot.value as TreeShape;
+  const d = treeDelta(plan, { epoch: 0 } as CutContext, { digest: (path) => digestFileSync(path) }, snap, shape, olds, changedInputs(olds[0]), Date.now());
   return d?.parts.map((x) => x.key);
 }
 
