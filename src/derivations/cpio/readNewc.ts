@@ -100,13 +100,20 @@ export interface NewcMember {
 export function newcMembers(buf: Buffer): NewcMember[] | undefined {
   const out: NewcMember[] = [];
   let off = 0;
+  // By hand rather than toString + parseInt: this runs over thousands of members in a short-lived process.
   const field = (at: number) => {
-    const s = buf.toString('latin1', at, at + 8);
-    return /^[0-9A-Fa-f]{8}$/.test(s) ? parseInt(s, 16) : NaN;
+    let v = 0;
+    for (let i = at; i < at + 8; i++) {
+      const c = buf[i];
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1;
+      if (d < 0) return NaN;
+      v = v * 16 + d;
+    }
+    return v;
   };
   for (;;) {
     const start = off;
-    if (off + HEADER_LEN > buf.length || buf.toString('latin1', off, off + 6) !== '070701') return undefined;
+    if (off + HEADER_LEN > buf.length || buf.readUInt32BE(off) !== 0x30373037 || buf.readUInt16BE(off + 4) !== 0x3031) return undefined;
     const ino = field(off + 6);
     const size = field(off + 6 + 6 * 8);
     const nameSize = field(off + 6 + 11 * 8);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { CpioEntry } from '../../../src/derivations/cpio/cpioEntry.js';
-import { readNewc } from '../../../src/derivations/cpio/readNewc.js';
+import { newcMembers, readNewc } from '../../../src/derivations/cpio/readNewc.js';
 import { encodeNewc } from '../../../src/derivations/cpio/writeNewc.js';
 
 let tmp: string;
@@ -129,4 +129,32 @@ describe('readNewc', () => {
     assert.deepEqual(readNewc(Buffer.alloc(0)), []);
     assert.deepEqual(readNewc(Buffer.alloc(512)), []);
   });
+});
+
+it('newcMembers: an archive\'s members as byte ranges; a writer given them for unchanged entries writes the same archive', () => {
+  const entries: CpioEntry[] = [
+    { path: 'd', type: 'dir', mode: 0o755 },
+    { path: 'd/a', type: 'file', mode: 0o644, data: Buffer.from('hello\n') },
+    { path: 'd/b', type: 'file', mode: 0o755, data: Buffer.from('x'.repeat(1001)) },
+    { path: 'd/l', type: 'symlink', mode: 0o777, target: 'a' },
+  ];
+  const old = encodeNewc(entries, { epoch: 7 });
+  const members = newcMembers(old)!;
+  assert.deepEqual(members.map((m) => [m.path, m.ino, m.size]), [['d', 0, 0], ['d/a', 1, 6], ['d/b', 2, 1001], ['d/l', 3, 1]]);
+  // One entry changed: the others copied from the old archive, the result as if written from scratch.
+  const changed = entries.map((e) => (e.path === 'd/a' ? { ...e, data: Buffer.from('hello, again\n') } : e));
+  const copied: string[] = [];
+  const fresh = encodeNewc(changed, { epoch: 7 });
+  const patched = encodeNewc(changed, {
+    epoch: 7,
+    member: (e, i) => {
+      if (e.path === 'd/a') return undefined;
+      copied.push(e.path);
+      return members[i].bytes;
+    },
+  });
+  assert.deepEqual(copied, ['d', 'd/b', 'd/l']);
+  assert.ok(patched.equals(fresh));
+  assert.equal(newcMembers(Buffer.from('not an archive')), undefined);
+  assert.equal(newcMembers(old.subarray(0, 200)), undefined, 'a truncated archive');
 });
