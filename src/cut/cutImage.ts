@@ -258,7 +258,8 @@ async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<bo
  * A native plan's layers: one, or a big tree's chunks (deriveNativeLayers).
  * Each is looked up by its own key, so an edit in one chunk builds that chunk
  * alone. The plan's inputs and memo are recorded on its first layer: the
- * next cut re-derives the whole plan when any of them changed.
+ * next cut re-derives the plan when any of them changed, a tree from its
+ * snapshot when only file contents changed (`delta`, cut/treeDelta.ts).
  */
 async function nativeLayers(
   plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo,

@@ -72,8 +72,6 @@ export function totalWeight(entries: CpioEntry[]): number {
   return n;
 }
 
-export { weight as entryWeight };
-
 /**
  * chunkEntries of the same entries (archive order) as a chunking `counts`,
  * after only the entries at positions `changed` changed weight, and `total`
