@@ -157,7 +157,7 @@ async function cutWithStore(
       flushNotices();
     }
   }
-  // The snapshots first: the stamp written next vouches for them by their hash.
+  // The snapshots first: the stamp written next names each by its id.
   const nextSnaps: Record<string, TreeSnapshot> = {};
   const firsts = plans.map((plan, i) => [plan, results[i][0]] as const);
   // Only unchanged trees (or none at all, and no file): nothing to write.
