@@ -151,22 +151,25 @@ export function editCostBench(opts: { repo: string; rapido?: string; runs: numbe
         return { b, proj, env: { ...process.env, RAPIDO_CONF: confPath } };
       });
       const cut = (k: number, extra: string[] = []) => timed(process.execPath, [projs[k].b.rapido, 'cut', '-B', ...extra, c.recipe], projs[k].proj, projs[k].env);
-      /** Each build once per round, alternating which goes first. */
-      const interleaved = (n: number, before: (i: number) => void, extra: (i: number) => string[] = () => []): Run[][] => {
+      /** Each build once per round, alternating which goes first; `each` runs before each build's cut. */
+      const interleaved = (n: number, before: (i: number) => void, extra: (i: number) => string[] = () => [], each?: (k: number) => void): Run[][] => {
         const out: Run[][] = projs.map(() => []);
         for (let i = 0; i < n; i++) {
           before(i);
           const order = projs.map((_, k) => k);
           if (i % 2) order.reverse();
-          for (const k of order) out[k].push(cut(k, extra(i)));
+          for (const k of order) {
+            each?.(k);
+            out[k].push(cut(k, extra(i)));
+          }
         }
         return out;
       };
-      const cold = interleaved(Math.max(1, Math.ceil(runs / 2)), () => {
-        for (const p of projs) {
-          rmSync(join(p.proj, 'store'), { recursive: true, force: true });
-          rmSync(join(p.proj, 'initrds'), { recursive: true, force: true });
-        }
+      // An even number of rounds, and the other build's writes flushed first: a cold cut right after another one's waits for its writeback.
+      const cold = interleaved(2 * Math.max(1, Math.ceil(runs / 4)), () => {}, () => [], (k) => {
+        rmSync(join(projs[k].proj, 'store'), { recursive: true, force: true });
+        rmSync(join(projs[k].proj, 'initrds'), { recursive: true, force: true });
+        spawnSync('sync');
       });
       age([c.edited, ko]);
       interleaved(1, () => {}); // nothing racy any more: the stamp is trusted from here on
