@@ -8,6 +8,7 @@ import { HostInputs, lstatOrNull, sigSize, statSig } from '../derivations/hostIn
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
 import { toSnapshot, type TreeShape, type TreeSnapshot } from '../derivations/treeSnapshot.js';
+import { totalWeight } from '../derivations/treeChunks.js';
 import { readTreeSnapshots, snapshotKey, writeTreeSnapshots } from '../image/treeSnapshotFile.js';
 import { racyInputs, treeDelta, type DeltaPart } from './treeDelta.js';
 import {
@@ -282,7 +283,11 @@ async function nativeLayers(
       const sig = sigs.get(source);
       return sig && !sig.startsWith('kind:') ? sigSize(sig) : undefined;
     });
-    if (snap) memo.set('snapshot', snapshotKey(snap), { chunks: parts.map((p) => p.entries.length), racy: racyInputs(stamped.inputs, cutStartMs - RACY_WINDOW_MS) } satisfies TreeShape);
+    if (snap) memo.set('snapshot', snapshotKey(snap), {
+      chunks: parts.map((p) => p.entries.length),
+      weight: totalWeight(parts.flatMap((p) => p.entries)),
+      racy: racyInputs(stamped.inputs, cutStartMs - RACY_WINDOW_MS),
+    } satisfies TreeShape);
   }
   const out: LayerResult[] = [];
   for (const [j, part] of parts.entries()) {

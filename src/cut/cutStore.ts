@@ -23,20 +23,25 @@ export class CutStore {
   private db?: Store;
   private mod?: StoreModule;
   private readonly pending: LayerRecord[] = [];
-  /** path → [signature, digest] from the previous stamp. */
-  private readonly known = new Map<string, [string | null, string]>();
+  /** path → [signature, digest] from the previous stamp; built on first use (a cut that hashes nothing, e.g. a new -x step, never needs it). */
+  private knownMap?: Map<string, [string | null, string]>;
   /** Layer objects whose size and digest this cut knows without LMDB: the stamp's and those built now. */
   private readonly expected = new Map<string, { size: number; digest: string }>();
 
   /** `reading`: why/audit only read; a store they cannot write is opened read-only. */
   /** `say`: where a cut reports a corrupt object (its Progress); default stderr. */
-  constructor(path: string, prev: Stamp | undefined, private readonly access: { reading?: boolean; say?: (line: string) => void } = {}) {
+  constructor(path: string, private readonly prev: Stamp | undefined, private readonly access: { reading?: boolean; say?: (line: string) => void } = {}) {
     this.dir = openStoreDir(path, access);
     cleanTmp(this.dir);
-    for (const l of prev?.layers ?? []) {
-      for (const [p, sig, d] of l.inputs) if (d) this.known.set(p, [sig, d]);
-      if (l.digest) this.expected.set(l.key, { size: l.size, digest: l.digest });
+    for (const l of prev?.layers ?? []) if (l.digest) this.expected.set(l.key, { size: l.size, digest: l.digest });
+  }
+
+  private get known(): Map<string, [string | null, string]> {
+    if (!this.knownMap) {
+      this.knownMap = new Map();
+      for (const l of this.prev?.layers ?? []) for (const [p, sig, d] of l.inputs) if (d) this.knownMap.set(p, [sig, d]);
     }
+    return this.knownMap;
   }
 
   get isOpen(): boolean {

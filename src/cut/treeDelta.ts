@@ -49,6 +49,7 @@ export function treeDelta(
   for (const [path, sig] of oldInputs) sigOf.set(path, sig);
   /** Inputs whose signature this cut takes anew, and what it records for them. */
   const touched = new Map<string, Stats>();
+  const sigBefore = new Map<string, string>();
   const elf = new Set(snap.elf);
   let children: Map<string, string[]> | undefined;
   const childrenOf = (dir: string): string[] => {
@@ -88,6 +89,7 @@ export function treeDelta(
       return undefined;
     }
     touched.set(path, st);
+    sigBefore.set(path, old);
     sigOf.set(path, statSig(st));
   }
 
@@ -105,7 +107,9 @@ export function treeDelta(
     const i = bySource.get(f);
     if (i !== undefined) dirty.add(i);
   }
-  const weight = totalWeight(entries);
+  // The total weight changes by what the edited entries' sizes did (weight is header, name and size).
+  let weight = typeof shape.weight === 'number' ? shape.weight : totalWeight(entries);
+  if (typeof shape.weight === 'number') for (const f of files) if (bySource.has(f)) weight += sigSize(sigOf.get(f)!) - sigSize(sigBefore.get(f)!);
 
   const digests = new Map<string, string>();
   const digestOf = (e: CpioEntry) => {
@@ -152,7 +156,7 @@ export function treeDelta(
     }
     return out;
   });
-  return { parts, inputs, racy: newest > trusted, shape: { chunks: chunks.map((c) => c.length), racy: racyNow } };
+  return { parts, inputs, racy: newest > trusted, shape: { chunks: chunks.map((c) => c.length), weight, racy: racyNow } };
 }
 
 function startsWithElfMagic(path: string): boolean {

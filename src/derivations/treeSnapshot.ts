@@ -29,6 +29,8 @@ export interface TreeSnapshot extends TreeWalkInfo {
 export interface TreeShape {
   /** How many entries each chunk (layer) holds, in order. */
   chunks: number[];
+  /** Their total weight (treeChunks.ts), which decides whether the tree is chunked at all; absent: computed again. */
+  weight?: number;
   /** Inputs changed within the racy window of that cut: re-checked (a file re-hashed, a directory re-read) even if their signature holds. */
   racy: string[];
 }
