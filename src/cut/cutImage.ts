@@ -20,9 +20,12 @@ import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } fr
 import { CutStore } from './cutStore.js';
 import type { CutRequest } from './cutRequest.js';
 import type { LayerOutcome, Progress } from './progress.js';
+import type { CutSubstitution, Fetched } from '../store/substituters/substitute.js';
 
 export interface CutOutcome {
   layers: LayerOutcome[];
+  /** Layers downloaded, per substituter (display name → count). */
+  fetchedFrom: Map<string, number>;
   imageBytes: number;
   written: number;
   stamp: Stamp;
@@ -47,6 +50,7 @@ export async function cutImage(
   progress: Progress,
   prev = readStamp(req.out),
   unchanged = new Set((prev?.layers ?? []).filter(layerInputsUnchanged).map((l) => l.name)),
+  opts: { substitute?: boolean } = {},
 ): Promise<CutOutcome> {
   // DRACUT_OUT must take files before minutes go into building layers; a killed cut's temp images go.
   prepareImageDir(req.out);
@@ -56,7 +60,8 @@ export async function cutImage(
     // Without a stamp most files are new to this cut: the stat cache may know them from other cuts.
     if (!prev) await store.open();
     // A gc must not delete what this cut is about to use: the two exclude each other (store/cutGuard.ts).
-    return await withCutGuard(store.dir, () => cutWithStore(req, prev, unchanged, store, progress), {
+    const subst = substitution(req, store, progress, opts.substitute !== false);
+    return await withCutGuard(store.dir, () => cutWithStore(req, prev, unchanged, store, progress, subst), {
       onWait: (gc) => progress.say(`waiting for rapido-store gc${gc ? ` (pid ${gc.pid})` : ''} to finish`),
     });
   } finally {
@@ -64,7 +69,24 @@ export async function cutImage(
   }
 }
 
-async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged: Set<string>, store: CutStore, progress: Progress): Promise<CutOutcome> {
+/** The cut's substituters, loaded on the first local miss only: a cut that builds nothing new never loads the HTTP or cache code. */
+type Substitution = () => Promise<CutSubstitution | null>;
+
+function substitution(req: CutRequest, store: CutStore, progress: Progress, enabled: boolean): Substitution {
+  const value = enabled ? (req.conf.get('RAPIDO_SUBSTITUTERS') ?? '').trim() : '';
+  let loaded: Promise<CutSubstitution | null> | undefined;
+  return () =>
+    (loaded ??= value
+      ? Promise.all([import('../store/substituters/substitute.js'), import('../store/substituters/substituterUrl.js')]).then(
+          ([{ CutSubstitution }, { parseSubstituterList }]) =>
+            new CutSubstitution(store.dir, parseSubstituterList(value), progress.say, { fetching: (d, t, b) => progress.fetching(d, t, b) }),
+        )
+      : Promise.resolve(null));
+}
+
+async function cutWithStore(
+  req: CutRequest, prev: Stamp | undefined, unchanged: Set<string>, store: CutStore, progress: Progress, subst: Substitution,
+): Promise<CutOutcome> {
   // Notices (a skipped try-bin) are for a person at a terminal; in scripts and logs they would be noise.
   const notices: string[] = [];
   const ctx: CutContext = { ...cutContext(req), notice: (m) => notices.push(m) };
@@ -87,7 +109,7 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
       return olds.map((old) => ({ name: old.name, key: old.key, size: old.size, digest: old.digest, source: 'stamp', inputs: old.inputs, racy: false, memo: old.memo }));
     }
     const memo = new LayerMemo(olds[0]?.memo);
-    return plan.kind === 'dracut' ? [await dracutLayer(plan, ctx, req, store, cutStartMs)] : nativeLayers(plan, ctx, store, cutStartMs, memo);
+    return plan.kind === 'dracut' ? [await dracutLayer(plan, ctx, req, store, cutStartMs, subst)] : nativeLayers(plan, ctx, store, cutStartMs, memo, subst);
   };
   const outcomesOf = (plan: LayerPlan, rs: LayerResult[], ms: number): LayerOutcome[] =>
     rs.map((r) => ({ name: r.name, builder: builderName(plan), key: r.key, size: r.size, source: r.source, ms: ms / rs.length }));
@@ -164,7 +186,8 @@ async function cutWithStore(req: CutRequest, prev: Stamp | undefined, unchanged:
     },
     outcomes.flat().map((o) => o.key),
   );
-  return { layers: outcomes.flat(), imageBytes: composed.current.size, written: composed.written, stamp };
+  const fetchedFrom = (await subst())?.fetchedFrom ?? new Map<string, number>();
+  return { layers: outcomes.flat(), fetchedFrom, imageBytes: composed.current.size, written: composed.written, stamp };
 }
 
 /** The stamp's record of a layer's inputs; digests of files touched within the racy window are not kept. */
@@ -191,15 +214,30 @@ async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<bo
  * alone. The plan's inputs and memo are recorded on its first layer: the
  * next cut re-derives the whole plan when any of them changed.
  */
-async function nativeLayers(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo): Promise<LayerResult[]> {
+async function nativeLayers(plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo, subst: Substitution): Promise<LayerResult[]> {
   const { parts, inputs } = await deriveNativeLayers(plan, ctx, store, memo);
   const stamped = stampInputs(inputs, cutStartMs);
   const out: LayerResult[] = [];
+  const local = new Map<string, { size: number; digest: string }>();
+  for (const { key } of parts) {
+    const found = await store.lookup(key);
+    if (found) local.set(key, found);
+  }
+  // What is missing here is asked of the substituters before anything is built, all of the plan's chunks at once.
+  const missing = parts.map((p) => p.key).filter((k) => !local.has(k));
+  const s = missing.length ? await subst() : null;
+  const fetched = s ? await s.fetch(missing) : new Map<string, Fetched>();
+  for (const f of fetched.values()) store.record(f.record);
   for (const [j, { name, key, derivation, entries }] of parts.entries()) {
     const extra = j === 0 ? { ...stamped, memo } : { inputs: [], racy: false };
-    const found = await store.lookup(key);
+    const found = local.get(key);
     if (found) {
       out.push({ name, key, ...found, source: 'store', ...extra });
+      continue;
+    }
+    const f = fetched.get(key);
+    if (f) {
+      out.push({ name, key, size: f.record.size, digest: f.record.digest, source: 'fetched', ...extra });
       continue;
     }
     out.push(await withBuildLock(store.dir, key, async () => {
@@ -216,7 +254,7 @@ async function nativeLayers(plan: LayerPlan, ctx: CutContext, store: CutStore, c
   return out;
 }
 
-async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore, cutStartMs: number): Promise<LayerResult> {
+async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore, cutStartMs: number, subst: Substitution): Promise<LayerResult> {
   const db = await store.open();
   const { inputs, dreq, firstDerivation, firstKey, currentDigest } = await deriveDracutFirstKey(plan, ctx, req, store);
   const { lookupManifest, recordManifest } = await import('../store/manifests.js');
@@ -228,6 +266,13 @@ async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, st
     const again = lookupManifest(db, firstKey, currentDigest);
     const hit = again ? await store.lookup(again) : undefined;
     if (again && hit) return { name: plan.name, key: again, ...hit, source: 'store' as const, ...stampInputs(inputs, cutStartMs) };
+    const remote = await (await subst())?.fetchDracut(firstKey, currentDigest);
+    if (remote) {
+      store.record(remote.record);
+      recordManifest(db, firstKey, remote.variant.closure, remote.record.key);
+      const { size, digest } = remote.record;
+      return { name: plan.name, key: remote.record.key, size, digest, source: 'fetched' as const, ...stampInputs(inputs, cutStartMs) };
+    }
     const { runDracut } = await import('../derivations/builders/dracutLayer.js');
     const { output, tmpDir } = await runDracut(dreq, store.dir.paths.tmp);
     try {
