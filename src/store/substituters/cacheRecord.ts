@@ -16,8 +16,8 @@ import type { ClosureEntry, LayerRecord, ManifestVariant } from '../types.js';
  *   records/KEY.json             the signed record (below); written after its object
  *   manifests/FIRSTKEY.json      dracut's first key → variants { closure, key }, newest first
  */
-export const CACHE_FORMAT = 'rapido-cache';
-export const CACHE_VERSION = 1;
+const CACHE_FORMAT = 'rapido-cache';
+const CACHE_VERSION = 1;
 export const VERSION_PATH = 'rapido-cache.json';
 export const objectPathIn = (key: string) => `objects/${key}`;
 export const recordPathIn = (key: string) => `records/${key}.json`;
@@ -36,7 +36,7 @@ export interface RecordBody {
   closure?: ClosureEntry[];
 }
 
-export interface CacheRecord {
+interface CacheRecord {
   format: 'rapido-cache-record';
   version: number;
   body: RecordBody;
@@ -123,7 +123,7 @@ export function checkObject(body: RecordBody, bytes: Buffer): void {
   if (x.digest() !== body.digest) throw new RejectedLayer('tampered', `object ${body.key}: content does not match its xxh64 digest`);
 }
 
-export interface CacheManifest {
+interface CacheManifest {
   format: 'rapido-cache-manifest';
   version: number;
   firstKey: string;

@@ -15,7 +15,7 @@ import type { StoreDir } from '../storeDir.js';
  */
 export const NEGATIVE_TTL_MS = 10 * 60_000;
 
-export function missesDir(store: StoreDir, display: string): string {
+function missesDir(store: StoreDir, display: string): string {
   const id = crypto.createHash('sha256').update(display).digest('hex').slice(0, 16);
   return path.join(store.paths.root, 'substituters', 'misses', id);
 }

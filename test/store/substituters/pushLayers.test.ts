@@ -4,21 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { canonicalJson } from '../../../src/derivations/canonicalJson.js';
-import { hashString, putLayer, writeObject, type Store } from '../../../src/store/index.js';
 import { generateKeyPair, parseSecretKey } from '../../../src/store/signingKeys.js';
 import { openBackend } from '../../../src/store/substituters/openBackend.js';
 import { pushLayers } from '../../../src/store/substituters/pushLayers.js';
 import { parseSubstituter } from '../../../src/store/substituters/substituterUrl.js';
-import { tempDir, tempStore } from '../tempStore.js';
-
-function addDerived(store: Store, name: string, bytes: Buffer): string {
-  const derivation = { builder: 'native-test', layer: name, version: 1 };
-  const key = hashString(canonicalJson(derivation));
-  const w = writeObject(store, key, (fd) => fs.writeSync(fd, bytes));
-  putLayer(store, { key, builder: 'native-test', layerName: name, size: w.size, digest: w.digest, derivation, createdAt: 1000, lastUsedAt: 2000 });
-  return key;
-}
+import { addDerived, tempDir, tempStore } from '../tempStore.js';
 
 /** Every record in the cache points at a complete object with the record's SHA-256. */
 function assertConsistent(cache: string): number {

@@ -14,15 +14,7 @@ import { CutSubstitution, FETCH_POOL } from '../../../src/store/substituters/sub
 import { NEGATIVE_TTL_MS } from '../../../src/store/substituters/negativeCache.js';
 import { parseSubstituter } from '../../../src/store/substituters/substituterUrl.js';
 import { serveCache } from '../../helpers/cacheServer.js';
-import { tempDir, tempStore } from '../tempStore.js';
-
-function addDerived(store: Store, name: string, bytes: Buffer): string {
-  const derivation = { builder: 'native-test', layer: name, version: 1 };
-  const key = hashString(canonicalJson(derivation));
-  const w = writeObject(store, key, (fd) => fs.writeSync(fd, bytes));
-  putLayer(store, { key, builder: 'native-test', layerName: name, size: w.size, digest: w.digest, derivation, createdAt: 1000, lastUsedAt: 2000 });
-  return key;
-}
+import { addDerived, tempDir, tempStore } from '../tempStore.js';
 
 interface Fx {
   a: Store;
