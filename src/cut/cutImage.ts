@@ -79,7 +79,7 @@ function substitution(req: CutRequest, store: CutStore, progress: Progress, enab
     (loaded ??= value
       ? Promise.all([import('../store/substituters/substitute.js'), import('../store/substituters/substituterUrl.js')]).then(
           ([{ CutSubstitution }, { parseSubstituterList }]) =>
-            new CutSubstitution(store.dir, parseSubstituterList(value), progress.say, { fetching: (d, t, b) => progress.fetching(d, t, b) }),
+            new CutSubstitution(store.dir, parseSubstituterList(value, (e) => progress.say(`warning: ${e.message}; ignoring it`)), progress.say, { fetching: (d, t, b) => progress.fetching(d, t, b) }),
         )
       : Promise.resolve(null));
 }

@@ -49,7 +49,20 @@ export function parseSubstituter(raw: string): SubstituterSpec {
   return { raw, url, display, trustAny: trust === 'any', timeoutMs: seconds !== undefined ? seconds * 1000 : 0 };
 }
 
-/** RAPIDO_SUBSTITUTERS: space separated, tried in order; empty or unset: none. */
-export function parseSubstituterList(value: string | undefined): SubstituterSpec[] {
-  return (value ?? '').split(/\s+/).filter(Boolean).map(parseSubstituter);
+/**
+ * RAPIDO_SUBSTITUTERS: space separated, tried in order; empty or unset: none.
+ * With `onBad`, a malformed entry is reported and left out (a cut goes on
+ * without it); without, it throws SUBSTITUTER_URL.
+ */
+export function parseSubstituterList(value: string | undefined, onBad?: (e: RapidoError) => void): SubstituterSpec[] {
+  const specs: SubstituterSpec[] = [];
+  for (const raw of (value ?? '').split(/\s+/).filter(Boolean)) {
+    try {
+      specs.push(parseSubstituter(raw));
+    } catch (e) {
+      if (!onBad || !(e instanceof RapidoError)) throw e;
+      onBad(e);
+    }
+  }
+  return specs;
 }
