@@ -47,27 +47,28 @@ export function nativeDerivation(
   };
 }
 
-/** Builders whose entries' host paths stay out of the key: where a kernel's modules are installed is no input. */
-const PATH_FREE_BUILDERS = new Set(['native-kmods', 'native-kmod-index']);
-
 /**
- * The text a native layer's key is hashed from: its canonical derivation,
- * minus the entries' host paths for module layers, so the same modules
- * installed in another tree (a second worktree, a moved KERNEL_SRC) reuse
- * the layer. A tree layer leaves out its source directories too (the
- * entries' digests and image paths say all about its bytes): the same suite
- * built in another place reuses it. The record keeps the paths, for
- * `rapido-store why`.
+ * The text a native layer's key is hashed from: what decides the layer's
+ * bytes and nothing about where its inputs sit on the host. The newc writer's
+ * output is a function of the entries (image path, type, mode, content digest
+ * or link target or device numbers; builders set no uid/gid/mtime/links, see
+ * entryRecord), the epoch and the builder version, so those are the key; the
+ * entries' host paths (`source`), the directives (which name host paths:
+ * `tree`'s directory, `file`'s source, net-conf, the Ceph files) and the path
+ * of a `-f` script leave it. Two checkouts, or two copies of a suite, give the
+ * same keys, so a store or a shared cache hits across machines. The record
+ * keeps all of it, for `rapido-store why` and `info`.
  */
 export function derivationKeyText(d: NativeDerivation): string {
-  if (d?.builder === 'native-tree' && Array.isArray(d.entries) && Array.isArray(d.directives)) {
-    return canonicalJson({
-      ...d,
-      // `tree [--all] /IMAGE HOST_DIR`: the host directory is its last word.
-      directives: d.directives.map((x) => (x[0] === 'tree' ? x.slice(0, -1) : x)),
-      entries: d.entries.map((e) => e.slice(0, 4)),
-    });
-  }
-  if (!PATH_FREE_BUILDERS.has(d?.builder) || !Array.isArray(d.entries)) return canonicalJson(d);
-  return canonicalJson({ ...d, entries: d.entries.map((e) => e.slice(0, 4)) });
+  if (!Array.isArray(d?.entries)) return canonicalJson(d);
+  const { directives: _explanation, ...rest } = d;
+  return canonicalJson({
+    ...rest,
+    post: Array.isArray(d.post) ? d.post.map((p) => (isFileStep(p) ? { kind: 'file' } : p)) : d.post,
+    entries: d.entries.map((e) => e.slice(0, 4)),
+  });
+}
+
+function isFileStep(p: unknown): boolean {
+  return typeof p === 'object' && p !== null && (p as { kind?: unknown }).kind === 'file';
 }

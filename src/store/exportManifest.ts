@@ -5,6 +5,7 @@ import { hashString } from './digest.js';
 import type { LayerRecord } from './layerIndex.js';
 import type { ManifestVariant } from './manifests.js';
 import { isLayerKey } from './objectPath.js';
+import { STORE_FORMAT_VERSION } from './openStore.js';
 
 /**
  * The archive `rapido-store export` writes (tar, see store-layout.md):
@@ -76,8 +77,7 @@ function checkClosure(c: unknown, where: string): void {
 export function derivationMismatch(rec: Pick<LayerRecord, 'key' | 'builder' | 'derivation' | 'closure'>): string | null {
   if (rec.builder.startsWith('native-')) {
     const k = hashString(derivationKeyText(rec.derivation as NativeDerivation));
-    // Module layers exported before their keys left out host paths were hashed from the whole derivation.
-    if (k === rec.key || hashString(canonicalJson(rec.derivation)) === rec.key) return null;
+    if (k === rec.key) return null;
     return `its derivation hashes to ${k}`;
   }
   if (rec.builder === 'dracut') {
@@ -105,6 +105,12 @@ export function parseExportManifest(bytes: Buffer): ExportManifest {
   if (m.version !== EXPORT_VERSION) {
     throw new RapidoError('IMPORT_VERSION', `the archive has export format version ${String(m.version)}, this rapido reads version ${EXPORT_VERSION}; nothing was imported`, {
       hint: 'import it with the rapido version that exported it, or export again with this one',
+    });
+  }
+  if (m.storeFormat !== STORE_FORMAT_VERSION) {
+    // Keys are hashed by the store format's rule: an older archive's layers would never be found by a cut here.
+    throw new RapidoError('IMPORT_VERSION', `the archive was exported from a store of format ${String(m.storeFormat)}, this rapido's layer keys follow format ${STORE_FORMAT_VERSION}; nothing was imported`, {
+      hint: 'its layers would never be reused here: export again with this rapido version (or cut on this machine)',
     });
   }
   if (typeof m.created !== 'string' || !Array.isArray(m.entries) || !Array.isArray(m.manifests)) bad('missing created, entries or manifests');

@@ -14,7 +14,15 @@ export { storePaths } from './storeDir.js';
 export type { StorePaths } from './storeDir.js';
 
 /** Bump when anything described in store-layout.md changes incompatibly. */
-export const STORE_FORMAT_VERSION = 1;
+/**
+ * 2: native layer keys no longer hold host paths (derivationKeyText). Nothing
+ * on disk changed shape, so a format-1 store is upgraded in place on its first
+ * writable open: its layers stay valid under their old keys, which no cut
+ * derives any more, so each is rebuilt once and gc drops the old ones when no
+ * root holds them.
+ */
+export const STORE_FORMAT_VERSION = 2;
+const UPGRADABLE_FROM = new Set<unknown>([1]);
 
 export interface OpenStoreOptions {
   readOnly?: boolean;
@@ -104,16 +112,19 @@ function openIndex(dir: string, readOnly: boolean, reading: boolean, rebuild: bo
       hosts: env.openDB('hosts', {}),
     };
     version = db.meta.get('formatVersion');
-    if (version === undefined && !readOnly) {
-      // Re-check inside the write txn: another process may be initialising the same store.
+    if ((version === undefined || UPGRADABLE_FROM.has(version)) && !readOnly) {
+      // Re-check inside the write txn: another process may be initialising or upgrading the same store.
       version = env.transactionSync(() => {
         const v = db.meta.get('formatVersion');
-        if (v !== undefined) return v;
+        if (v !== undefined && !UPGRADABLE_FROM.has(v)) return v;
         db.meta.putSync('formatVersion', STORE_FORMAT_VERSION);
-        db.meta.putSync('createdAt', Date.now());
+        if (v === undefined) db.meta.putSync('createdAt', Date.now());
+        else db.meta.putSync('upgradedFrom', v);
         return STORE_FORMAT_VERSION;
       });
     }
+    // Read-only, an upgradable store is read as it is: its records are the same shape.
+    if (readOnly && UPGRADABLE_FROM.has(version)) version = STORE_FORMAT_VERSION;
   } catch (e) {
     void env.close().catch(() => {});
     if (isDiskFull(e, paths.root)) throw diskFullError(e, 'the store index', paths.root);

@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
 import tar from 'tar-stream';
 import { RapidoError } from '../../src/errors.js';
-import { cleanTmp, getLayer, getManifest, hasObject, listLayers, objectPath, putLayer, recordManifest, writeObject, type Store } from '../../src/store/index.js';
+import { cleanTmp, getLayer, getManifest, hasObject, listLayers, objectPath, putLayer, recordManifest, STORE_FORMAT_VERSION, writeObject, type Store } from '../../src/store/index.js';
 import { exportArchive } from '../../src/store/exportArchive.js';
 import { MANIFEST_NAME, OBJECTS_PREFIX, SIG_NAME } from '../../src/store/exportManifest.js';
 import { importArchive, type ImportOptions } from '../../src/store/importArchive.js';
@@ -272,4 +272,14 @@ await importArchive(store, Readable.from(slow()), { verifySignature: true });
   assert.ok(cleanTmp(again).length > 0);
   assertUntouched(again);
   assert.equal(hasObject(again, listLayers(again)[0]?.key ?? '0000000000000000'), false);
+});
+
+test('import refuses an archive from an older store format, whose keys a cut here would never derive', async (t) => {
+  const { src, dst, keys } = await setup(t);
+  const archive = await exportToBuffer(src, keys);
+  const at = offsetOf(archive, `"storeFormat": ${STORE_FORMAT_VERSION}`);
+  const old = Buffer.from(archive);
+  old.write(`"storeFormat": 1`, at);
+  await rejects(importBuffer(dst, old, { verifySignature: false }), 'IMPORT_VERSION', /exported from a store of format 1, .* format 2/);
+  assertUntouched(dst);
 });

@@ -36,6 +36,22 @@ test('refuses a store with another format version', async (t) => {
   assert.throws(() => openStore(dir, { readOnly: true }), rapidoError('STORE_VERSION'));
 });
 
+test('a format-1 store (keys with host paths) is upgraded in place, its layers kept', async (t) => {
+  const dir = path.join(tempDir(t), 'store');
+  const store = openStore(dir);
+  store.db.meta.putSync('formatVersion', 1);
+  store.db.layers.putSync('00000000000000aa', { key: '00000000000000aa', kept: true } as never);
+  await store.close();
+  const ro = openStore(dir, { readOnly: true }); // reading does not upgrade
+  assert.equal(ro.db.meta.get('formatVersion'), 1);
+  await ro.close();
+  const up = openStore(dir);
+  t.after(() => up.close());
+  assert.equal(up.db.meta.get('formatVersion'), STORE_FORMAT_VERSION);
+  assert.equal(up.db.meta.get('upgradedFrom'), 1);
+  assert.deepEqual(up.db.layers.get('00000000000000aa'), { key: '00000000000000aa', kept: true });
+});
+
 test('a store path that is a file is unwritable', (t) => {
   const file = path.join(tempDir(t), 'not-a-dir');
   fs.writeFileSync(file, 'x');
