@@ -61,7 +61,7 @@ export async function substitutersBench(o: { repo: string; root: string; kver: s
       wipe();
       trust();
       const h = cut(viaHttp);
-      if (!/ 0 built/.test(h.stderr)) throw new Error(`the cut through nginx built layers: ${h.stderr}`);
+      if (!/\(0 built/.test(h.stderr)) throw new Error(`the cut through nginx built layers: ${h.stderr}`);
       xs.http.push(h.ms);
       wipe();
       trust();

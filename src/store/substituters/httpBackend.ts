@@ -56,9 +56,9 @@ export function openHttpBackend(url: URL, display: string, opts: HttpOptions): C
       const chunks: Buffer[] = [];
       let n = 0;
       if (res.body) {
-        for await (const c of res.body) {
-          chunks.push(Buffer.from(c as Uint8Array));
-          n += (c as Uint8Array).length;
+        for await (const c of res.body as AsyncIterable<Uint8Array>) {
+          chunks.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength)); // a view, not a copy: objects are megabytes
+          n += c.byteLength;
           rearm(opts.idleMs);
         }
       }
