@@ -18,7 +18,7 @@ export interface CachePair {
   cleanup(): void;
 }
 
-export function cachePair(recipe: string, opts: { trust?: boolean; push?: boolean; substituters?: (cacheUrl: string) => string } = {}): CachePair {
+export function cachePair(recipe: string, opts: { trust?: boolean; push?: boolean; substituters?: (cacheUrl: string) => string; files?: Record<string, string> } = {}): CachePair {
   const a = makeProject();
   const cache = join(a.dir, 'cache');
   const cacheUrl = pathToFileURL(cache).href;
@@ -29,6 +29,10 @@ export function cachePair(recipe: string, opts: { trust?: boolean; push?: boolea
     return r;
   };
   const keyFile = join(a.dir, 'ci.key');
+  for (const [rel, text] of Object.entries(opts.files ?? {})) {
+    a.write(rel, text);
+    b.write(rel, text);
+  }
   try {
     must(a.run(['cut', '-B', recipe]), 'cut in A');
     must(store(a, ['keygen', 'ci', '--dir', a.dir]), 'keygen');

@@ -102,3 +102,20 @@ test('a push forgets the misses remembered for its cache; substituters/ping repo
     c.cleanup();
   }
 });
+
+test('dracut\'s two-level lookup works through a cache: the other store\'s cut finds the dracut layer by its closure', () => {
+  const c = cachePair('./d.rapido', { files: { 'd.rapido': 'dracut-module base\nautorun /bin/true\n' } });
+  try {
+    assert.ok(readdirSync(join(c.cache, 'manifests')).length >= 1, 'no dracut manifest pushed');
+    const r = c.b.run(['cut', '-B', './d.rapido']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /layers \(0 built, 0 reused, \d+ fetched from/);
+    assert.ok(imageOf(c.a).equals(imageOf(c.b)));
+    // B's index now has the manifest too: its next cut without the cache finds the layer locally.
+    rmSync(join(c.b.dir, 'initrds/.myinitrd.rapido.json'));
+    const again = c.b.run(['cut', '-B', '--no-substitute', './d.rapido']);
+    assert.match(again.stderr, /\(0 built/);
+  } finally {
+    c.cleanup();
+  }
+});
