@@ -26,6 +26,15 @@ test('file:// round trip: push from store A, cut with an empty store B: nothing 
     // Pushing again skips everything.
     const p2 = c.store(c.a, ['push', '--to', c.cacheUrl, '--key', c.keyFile, 'simple-example']);
     assert.match(p2.stderr, /pushed 0 layers .* (\d+) already there/);
+    // --all: every layer of the store; with neither --all nor a target it is a usage error.
+    const all = c.store(c.a, ['push', '--all', '--to', c.cacheUrl + '2', '--key', c.keyFile]);
+    assert.match(all.stderr, /pushed (\d+) layers .* 0 already there/);
+    const none = c.store(c.a, ['push', '--to', c.cacheUrl, '--key', c.keyFile]);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /say what to push/);
+    const nokey = c.store(c.a, ['push', '--to', c.cacheUrl, 'simple-example']);
+    assert.equal(nokey.status, 2);
+    assert.match(nokey.stderr, /pushing needs a signing key/);
   } finally {
     c.cleanup();
   }
