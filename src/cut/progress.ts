@@ -19,7 +19,7 @@ export interface Progress {
   say(line: string): void;
   /** A line only a person at a terminal wants (e.g. a skipped try-bin); nothing in scripts and logs. */
   notice(line: string): void;
-  /** Layers being downloaded from substituters: DONE of TOTAL, BYTES so far (a line on a TTY only). */
+  /** Layers looked up on substituters: DONE of TOTAL, BYTES downloaded so far (a line on a TTY only). */
   fetching(done: number, total: number, bytes: number): void;
 }
 
@@ -34,7 +34,7 @@ export function makeProgress(stream: NodeJS.WriteStream = process.stderr): Progr
     say,
     notice: say,
     fetching(done, total, bytes) {
-      stream.write(`\r\x1b[K  fetching ${done}/${total} layers from substituters, ${formatBytes(bytes)}`);
+      stream.write(`\r\x1b[K  ${'substituters'.padEnd(16)} ${done}/${total} layers looked up, ${formatBytes(bytes)} downloaded`);
     },
     start(layer, builder) {
       const t0 = Date.now();
