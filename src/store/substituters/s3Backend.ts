@@ -27,13 +27,19 @@ export interface S3Timeouts {
 const EMPTY_SHA256 = sha256Hex('');
 const ERROR_BODY_MAX = 64 * 1024;
 
-/** The deepest cause's code: fetch wraps ECONNREFUSED, ENOTFOUND and friends in a TypeError('fetch failed'). */
-function causeCode(e: unknown): string | undefined {
+/**
+ * Why fetch failed: it wraps ECONNREFUSED, ENOTFOUND and friends in a
+ * TypeError('fetch failed'), so the first error code down the cause chain,
+ * else the deepest message (fetch refuses some ports outright: 'bad port').
+ */
+function why(e: unknown): string {
+  let deepest = (e as Error).message;
   for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause) {
     const code = (c as { code?: unknown }).code;
     if (typeof code === 'string') return code;
+    deepest = (c as Error).message ?? deepest;
   }
-  return undefined;
+  return deepest;
 }
 
 /** An S3 error document's Code and Message (`<Error><Code>NoSuchKey</Code>...`). */
@@ -123,10 +129,9 @@ export function openS3Backend(url: string, env: NodeJS.ProcessEnv = process.env,
         const why = signal.reason instanceof Error && signal.reason.name === 'TimeoutError' ? 'timed out' : 'cancelled';
         throw new CacheFault(display, 'timeout', `${method} ${p}: ${why}`, { cause: e });
       }
-      const code = causeCode(e);
       // undici reports a body cut short (the server closed early) as a socket error while reading.
-      if (phase === 'reading') throw new CacheFault(display, 'protocol', `${method} ${p}: the transfer broke off (${code ?? (e as Error).message})`, { cause: e });
-      throw new CacheFault(display, 'unreachable', `${method} ${p}: ${loc.endpoint.host}: ${code ?? (e as Error).message}`, { cause: e });
+      if (phase === 'reading') throw new CacheFault(display, 'protocol', `${method} ${p}: the transfer broke off (${why(e)})`, { cause: e });
+      throw new CacheFault(display, 'unreachable', `${method} ${p}: ${loc.endpoint.host}: ${why(e)}`, { cause: e });
     } finally {
       clearTimeout(arm);
     }

@@ -213,13 +213,17 @@ describe('transport faults (a closed port; a loopback HTTP server answering like
     assert.ok(Date.now() - t0 < 1900, 'each bound well before the 2 s answer');
   });
 
-  test('a closed port is unreachable; a path with . or .. is refused before any request', async () => {
+  test('a closed port, a name that does not resolve and a port fetch refuses are unreachable; a path with . or .. is refused before any request', async () => {
     const probe = createServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const b = openS3Backend(`s3://cache/p?endpoint=http://127.0.0.1:${port}`, KEYS);
     await assert.rejects(b.exists('objects/x', sig()), fault('unreachable', /HEAD objects\/x: 127\.0\.0\.1:\d+: ECONNREFUSED/));
+    // .invalid never resolves (RFC 6761); a port fetch refuses outright says so.
+    const nxdomain = openS3Backend('s3://cache/p?endpoint=http://no-such-host.invalid:7480', KEYS);
+    await assert.rejects(nxdomain.get('objects/x', AbortSignal.timeout(15_000)), fault('unreachable', /GET objects\/x: no-such-host\.invalid:7480: (ENOTFOUND|EAI_AGAIN)$/));
+    await assert.rejects(openS3Backend('s3://cache/p?endpoint=http://127.0.0.1:6000', KEYS).get('objects/x', sig()), fault('unreachable', /127\.0\.0\.1:6000: bad port$/));
     seen.length = 0;
     await assert.rejects(open().get('objects/../records/x', sig()), fault('protocol', /not a cache path/));
     await assert.rejects(open().put('./x', Buffer.alloc(1), sig()), fault('protocol', /not a cache path/));
