@@ -126,8 +126,8 @@ export function openS3Backend(url: string, env: NodeJS.ProcessEnv = process.env,
         throw new CacheFault(display, 'timeout', `${method} ${p}: no ${phase === 'connecting' ? 'answer' : 'data'} for ${(ms / 1000).toFixed(1)} s`, { cause: e });
       }
       if (signal.aborted) {
-        const why = signal.reason instanceof Error && signal.reason.name === 'TimeoutError' ? 'timed out' : 'cancelled';
-        throw new CacheFault(display, 'timeout', `${method} ${p}: ${why}`, { cause: e });
+        const reason = signal.reason instanceof Error && signal.reason.name === 'TimeoutError' ? 'timed out' : 'cancelled';
+        throw new CacheFault(display, 'timeout', `${method} ${p}: ${reason}`, { cause: e });
       }
       // undici reports a body cut short (the server closed early) as a socket error while reading.
       if (phase === 'reading') throw new CacheFault(display, 'protocol', `${method} ${p}: the transfer broke off (${why(e)})`, { cause: e });
