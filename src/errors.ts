@@ -103,6 +103,7 @@ export type ErrorCode =
   | 'STORE_READONLY'
   | 'STORE_UNWRITABLE'
   | 'STORE_VERSION'
+  | 'SUBSTITUTER_URL'
   | 'TREE_LIB_MISSING'
   | 'TREE_MISSING'
   | 'USAGE'
