@@ -12,13 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { haveQemu, QEMU_NEEDS, skipUnless } from '../helpers/hostPrereqs.js';
 import { canUseNetns, NETNS_NEEDS } from '../helpers/netns.js';
-import { bootClientAlone, inPairNetns } from '../helpers/pairNetns.js';
+import { bootClientAlone, CLIENT_BOOT_SECS as BOOT_SECS, inPairNetns } from '../helpers/pairNetns.js';
 
 const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}; Debian's open-iscsi (scripts/setup-test-services.sh)`;
 const OK = canUseNetns() && haveQemu() && existsSync('/usr/sbin/iscsiadm');
-
-/** A Debian kernel reaches the autorun in well under a minute under TCG, even on a loaded host. */
-const BOOT_SECS = 75;
 const TARGET = 'iqn.2003-01.org.linux-iscsi.rapido:target';
 
 describe('iscsi pair faults', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {

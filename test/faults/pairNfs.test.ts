@@ -8,14 +8,11 @@ import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { haveQemu, QEMU_NEEDS, skipUnless } from '../helpers/hostPrereqs.js';
 import { canUseNetns, NETNS_NEEDS } from '../helpers/netns.js';
-import { bootClientAlone, inPairNetns } from '../helpers/pairNetns.js';
+import { bootClientAlone, CLIENT_BOOT_SECS as BOOT_SECS, inPairNetns } from '../helpers/pairNetns.js';
 
 const NFS_NEEDS = 'Debian\'s nfs-kernel-server, nfs-common and rpcbind (scripts/setup-test-services.sh)';
 const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}; ${NFS_NEEDS}`;
 const OK = canUseNetns() && haveQemu() && ['/usr/sbin/rpc.nfsd', '/usr/sbin/mount.nfs', '/usr/sbin/rpcbind'].every((p) => existsSync(p));
-
-/** A Debian kernel reaches the autorun in well under a minute under TCG, even on a loaded host. */
-const BOOT_SECS = 75;
 
 describe('nfs pair faults', { concurrency: 1, skip: skipUnless(OK, NEEDS).skip }, () => {
   test('the server never answers: the client gives up after PAIR_WAIT_SECS with pair-lib\'s message naming nfsd, its address and the key; status 1, long before --timeout', () => inPairNetns(OK, NEEDS, 'PAIR_WAIT_SECS=10\n', async (ns, p) => {

@@ -43,6 +43,13 @@ export function pairSteps(out: string, keep: RegExp, max: number): string {
 }
 
 /**
+ * A bound on one VM's boot to its autorun's end under TCG on a loaded 2-core
+ * host (about 20 s when idle): below PAIR_WAIT_SECS's default, 120 s, so a
+ * run this short did not wait for a server.
+ */
+export const CLIENT_BOOT_SECS = 100;
+
+/**
  * `rapido cut -B RECIPE`, then `rapido boot` of it as VM 2 with no VM 1:
  * VM 1's number is held by this test process (the claim a starting rapido
  * writes), so the client boots alone and nothing answers at VM 1's address.
