@@ -28,3 +28,5 @@ if [ ! -e "$policy" ]; then
 	${sudo:-} chmod 0755 "$policy"
 fi
 apt_install_missing setup-test-services "${debs[@]}"
+# ksmbd-tools (the ksmbd recipe's server) conflicts with samba: unpacked into a cache, not installed.
+"$(dirname "$0")/setup-ksmbd-tools.sh" >/dev/null
