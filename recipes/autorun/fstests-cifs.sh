@@ -7,8 +7,9 @@
 # carry it. VM 1 serves; the suite does not run there.
 set -e
 . /usr/lib/rapido/pair-lib.sh
+. /usr/lib/rapido/fstests-net-lib.sh
 if [ "$(pair_role)" = server ]; then
-	echo "VM 1 serves the share; the suite runs on VM 2" > /run/fstests-skip
+	fstests_serve_only "VM 1 serves the share; the suite runs on VM 2"
 	exit 0
 fi
 share=${CIFS_SHARE:-rapido}
@@ -19,12 +20,5 @@ umount "$mnt"
 creds=/run/fstests-cifs.credentials
 ( umask 077; printf 'username=%s\npassword=%s\n' "${CIFS_USER:-root}" "$CIFS_PW" > "$creds" )
 opts="-o credentials=$creds${CIFS_MOUNT_OPTS:+,$CIFS_MOUNT_OPTS}"
-cat > /run/fstests-local.config <<CONFIG
-export TEST_DEV=//$srv/$share/test
-export TEST_DIR=/mnt/test
-export SCRATCH_DEV=//$srv/$share/scratch
-export SCRATCH_MNT=/mnt/scratch
-export CIFS_MOUNT_OPTIONS="$opts"
-export TEST_FS_MOUNT_OPTS="$opts"
-CONFIG
+fstests_net_config "//$srv/$share/test" "//$srv/$share/scratch" CIFS_MOUNT_OPTIONS "$opts" -
 echo "fstests-cifs: TEST_DEV //$srv/$share/test, SCRATCH_DEV //$srv/$share/scratch ($CIFS_MOUNT_OPTS)"

@@ -6,8 +6,9 @@
 # serves until the client is done (or says bye); the suite does not run there.
 set -e
 . /usr/lib/rapido/pair-lib.sh
+. /usr/lib/rapido/fstests-net-lib.sh
 if [ "$(pair_role)" = server ]; then
-	echo "VM 1 serves the export; the suite runs on VM 2" > /run/fstests-skip
+	fstests_serve_only "VM 1 serves the export; the suite runs on VM 2"
 	exit 0
 fi
 share=${NFS_SHARE:-/srv/nfs}
@@ -19,13 +20,5 @@ for m in /mnt/nfs-v*; do
 	! grep -q " $m " /proc/mounts || umount "$m"
 done
 opts="-o vers=$vers${NFS_MOUNT_OPTS:+,$NFS_MOUNT_OPTS}"
-cat > /run/fstests-local.config <<CONFIG
-export TEST_DEV=$srv:$share/test
-export TEST_DIR=/mnt/test
-export SCRATCH_DEV=$srv:$share/scratch
-export SCRATCH_MNT=/mnt/scratch
-export NFS_MOUNT_OPTIONS="$opts"
-export TEST_FS_MOUNT_OPTS="$opts"
-export MOUNT_OPTIONS="$opts"
-CONFIG
+fstests_net_config "$srv:$share/test" "$srv:$share/scratch" NFS_MOUNT_OPTIONS "$opts"
 echo "fstests-nfs: TEST_DEV $srv:$share/test, SCRATCH_DEV $srv:$share/scratch (NFS vers=$vers)"
