@@ -13,11 +13,27 @@ export function openBackend(spec: SubstituterSpec): CacheBackend {
     case 'https:':
       return openHttpBackend(spec.url, spec.display, { connectMs: spec.timeoutMs || DEFAULT_CONNECT_MS, idleMs: spec.timeoutMs || DEFAULT_IDLE_MS });
     case 's3:':
-      // S3-ENGINE: the s3:// engine (src/store/substituters/s3Backend.ts, openS3Backend) is wired in here.
-      throw new RapidoError('SUBSTITUTER_SCHEME', `substituter ${spec.display}: s3:// support is not in this build`, {
-        hint: 'use a file:// directory or an http(s):// server for now',
-      });
+      return lazyS3Backend(spec);
     default:
       throw new RapidoError('SUBSTITUTER_URL', `substituter ${spec.display}: unsupported scheme ${spec.url.protocol}`);
   }
+}
+
+/**
+ * The S3 engine (SigV4, credentials) loads on the first request, not when the
+ * cut reads RAPIDO_SUBSTITUTERS: a cut whose layers are all local never pays
+ * for it. Its faults (no credentials included) surface from that request, as
+ * CacheFaults, like any engine's.
+ */
+function lazyS3Backend(spec: SubstituterSpec): CacheBackend {
+  let engine: Promise<CacheBackend> | undefined;
+  const timeouts = { connectMs: spec.timeoutMs || DEFAULT_CONNECT_MS, idleMs: spec.timeoutMs || DEFAULT_IDLE_MS };
+  const load = () => (engine ??= import('./s3Backend.js').then((m) => m.openS3Backend(spec.url.href, process.env, timeouts)));
+  return {
+    display: spec.display,
+    writable: true,
+    get: async (path, signal) => (await load()).get(path, signal),
+    exists: async (path, signal) => (await load()).exists(path, signal),
+    put: async (path, body, signal) => (await load()).put(path, body, signal),
+  };
 }

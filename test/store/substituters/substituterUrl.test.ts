@@ -25,8 +25,24 @@ test('substituter URLs: a bad entry is SUBSTITUTER_URL; in a list with onBad it 
   assert.deepEqual(parseSubstituterList(undefined), []);
 });
 
-test('openBackend: file:// and http(s):// engines; s3:// is not in this build (one clear error)', () => {
+test('openBackend: file://, http(s):// and s3:// engines; s3 loads on its first request, its faults come from there', async () => {
   assert.equal(openBackend(parseSubstituter('file:///tmp/x')).writable, true);
   assert.equal(openBackend(parseSubstituter('https://cache.example/r')).writable, false);
-  assert.throws(() => openBackend(parseSubstituter('s3://bucket/prefix?endpoint=http://127.0.0.1:7480')), { code: 'SUBSTITUTER_SCHEME', message: /s3:\/\/ support is not in this build/ });
+  const saved = { ...process.env };
+  try {
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete process.env[k];
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/rapido-test-credentials';
+    const s3 = openBackend(parseSubstituter('s3://bucket/prefix?endpoint=http://127.0.0.1:7480'));
+    assert.equal(s3.writable, true);
+    assert.doesNotMatch(s3.display, /endpoint|secret/i);
+    await assert.rejects(s3.exists('rapido-cache.json', AbortSignal.timeout(5000)), (e: Error & { kind?: string }) => {
+      assert.equal(e.name, 'CacheFault');
+      assert.equal(e.kind, 'denied');
+      assert.match(e.message, /no S3 credentials .*rapido-test-credentials/);
+      return true;
+    });
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
 });
