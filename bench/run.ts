@@ -172,7 +172,7 @@ async function main(): Promise<void> {
       // BENCH_ONLY='edit cost' alone; BENCH_RAPIDO=OTHER/bin/rapido.js measures another build (the numbers before a change).
       ['edit cost', () => editCostBench({ repo: REPO, runs: RUNS, kver, fstestsSrc: tree?.src })],
       ['store', () => (process.env.BENCH_STORE === '0' ? [] : storeBench())],
-      // BENCH_ONLY=substituters: cold fstests-btrfs built here vs fetched from nginx and file://; the no-op with and without.
+      // BENCH_ONLY=substituters: cold fstests-btrfs built here vs fetched from nginx, file:// and Ceph RGW; the no-op with and without.
       ['substituters', () => {
         if (!tree) throw new Error(treeError);
         return substitutersBench({ repo: REPO, root, kver, modRoot, fstests: join(root, 'fstests'), runs: RUNS, nodeFloor });

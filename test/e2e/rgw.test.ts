@@ -9,11 +9,15 @@ import { describe, test } from 'node:test';
 import { CacheFault } from '../../src/store/substituters/cacheBackend.js';
 import { openS3Backend } from '../../src/store/substituters/s3Backend.js';
 import { s3Path, sha256Hex, signV4 } from '../../src/store/substituters/sigv4.js';
-import { requireHost, skipUnless } from '../helpers/hostPrereqs.js';
+import { RAPIDO_STORE_BIN } from '../helpers/cliHarness.js';
+import { hostKernel, requireHost, requireKernel, skipUnless } from '../helpers/hostPrereqs.js';
+import { cachePair, imageOf } from '../helpers/substituterProjects.js';
 import { canRunRgw, RGW_NEEDS, withRgw, type Rgw } from '../helpers/rgw.js';
 
 const fault = (kind: CacheFault['kind'], re: RegExp) => (e: unknown) => e instanceof CacheFault && e.kind === kind && re.test(e.message);
 const sig = () => AbortSignal.timeout(20_000);
+const RECIPE = 'simple-example';
+const KERNEL_NEEDS = 'a kernel in /boot with modules in /lib/modules (scripts/setup.sh)';
 const keysOf = (rgw: Rgw) => ({ AWS_ACCESS_KEY_ID: rgw.accessKey, AWS_SECRET_ACCESS_KEY: rgw.secretKey });
 
 describe('s3:// against Ceph RGW', { ...skipUnless(canRunRgw(), RGW_NEEDS) }, () => {
@@ -65,6 +69,33 @@ describe('s3:// against Ceph RGW', { ...skipUnless(canRunRgw(), RGW_NEEDS) }, ()
         await Promise.all([cache.put('objects/race', a, sig()), cache.put('objects/race', b, sig())]);
         const got = await cache.get('objects/race', sig());
         assert.ok(got && (got.equals(a) || got.equals(b)), 'one upload, whole, not a mix');
+      });
+
+      await t.test('rapido-store push to s3:// from store A; a cut with an empty store B and RAPIDO_SUBSTITUTERS on the RGW builds nothing, byte-identical; a second push uploads nothing', { skip: skipUnless(hostKernel() !== null, KERNEL_NEEDS).skip }, () => {
+        requireKernel();
+        const url = rgw.url('rapido-e2e');
+        const c = cachePair(RECIPE, { push: false, substituters: () => url });
+        try {
+          const env = keysOf(rgw);
+          const push = () => c.a.run(['push', '--to', url, '--key', c.keyFile, RECIPE], { bin: RAPIDO_STORE_BIN, env });
+          const first = push();
+          assert.equal(first.status, 0, first.stderr);
+          const pushed = /pushed (\d+) layers? .*, 0 already there/.exec(first.stdout + first.stderr);
+          assert.ok(pushed && Number(pushed[1]) > 0, first.stdout + first.stderr);
+          assert.doesNotMatch(first.stdout + first.stderr, new RegExp(rgw.secretKey));
+          const again = push();
+          assert.equal(again.status, 0, again.stderr);
+          assert.match(again.stdout + again.stderr, new RegExp(`pushed 0 layers .*, ${pushed[1]} already there`));
+          const r = c.b.run(['cut', '-B', RECIPE], { env });
+          assert.equal(r.status, 0, r.stderr);
+          assert.match(r.stderr, new RegExp(`${pushed[1]} layers \\(0 built, 0 reused, ${pushed[1]} fetched from s3://`), r.stderr);
+          assert.doesNotMatch(r.stderr, new RegExp(rgw.secretKey));
+          assert.ok(imageOf(c.a).equals(imageOf(c.b)), 'the images differ');
+          const v = c.store(c.b, ['verify']);
+          assert.equal(v.status, 0, v.stdout + v.stderr);
+        } finally {
+          c.cleanup();
+        }
       });
 
       await t.test('a server that stops answering: the caller\'s AbortSignal and the connect bound are timeout faults', async () => {
