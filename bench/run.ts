@@ -15,6 +15,7 @@ import { editCostBench } from './editCostBench.js';
 import { pairBench } from './pairBench.js';
 import { netNoopBench, netUpBench } from './netBench.js';
 import { storeBench } from './storeBench.js';
+import { substitutersBench } from './substBench.js';
 import { median, type Row } from './stats.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -171,6 +172,11 @@ async function main(): Promise<void> {
       // BENCH_ONLY='edit cost' alone; BENCH_RAPIDO=OTHER/bin/rapido.js measures another build (the numbers before a change).
       ['edit cost', () => editCostBench({ repo: REPO, runs: RUNS, kver, fstestsSrc: tree?.src })],
       ['store', () => (process.env.BENCH_STORE === '0' ? [] : storeBench())],
+      // BENCH_ONLY=substituters: cold fstests-btrfs built here vs fetched from nginx, file:// and Ceph RGW; the no-op with and without.
+      ['substituters', () => {
+        if (!tree) throw new Error(treeError);
+        return substitutersBench({ repo: REPO, root, kver, modRoot, fstests: join(root, 'fstests'), runs: RUNS, nodeFloor });
+      }],
       ['boot', () => (process.env.BENCH_BOOT === '0' ? [] : bootBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],
       ['network no-op', () => netNoopBench(REPO, root, RUNS * 2)],
       ['network up', () => (process.env.BENCH_BOOT === '0' ? [] : netUpBench(REPO, root, Math.max(3, Math.ceil(RUNS / 2))))],

@@ -7,12 +7,20 @@ set -euo pipefail
 . "$(dirname "$0")/lib/apt-missing.sh"
 # qemu-block-extra: QEMU's rbd driver (the qemu-rbd recipe).
 # dropbear-bin: the dropbear recipe's server; openssh-client: the host side of its test and `rapido ssh`.
+# radosgw, curl: the S3 server (Ceph RGW) the s3:// substituter tests run against (rapido-ceph-cluster
+# --services rgw, test/helpers/rgw.ts); curl creates its bucket.
 # samba, cifs-utils: the cifs recipe's server and client.
 # open-iscsi: the iSCSI recipes' initiator (iscsid, iscsiadm); tgt: tgt-iscsi's target (tgtd, tgtadm).
 # nfs-kernel-server (rpc.nfsd, exportfs, rpc.mountd, nfsdcld), nfs-common (mount.nfs,
 # rpc.statd, sm-notify), rpcbind: the nfsd recipe's server and client.
+<<<<<<< HEAD
+# nginx: serves a pushed file:// layer cache read-only (the http:// substituter test starts its own on loopback).
 debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd qemu-block-extra iproute2
+	dropbear-bin openssh-client samba cifs-utils open-iscsi tgt nfs-kernel-server nfs-common rpcbind nginx)
+=======
+debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd radosgw curl qemu-block-extra iproute2
 	dropbear-bin openssh-client samba cifs-utils open-iscsi tgt nfs-kernel-server nfs-common rpcbind)
+>>>>>>> main
 # The recipes only copy these programs into images: the host must not start
 # them (iscsid, rpcbind on port 111, the host kernel's nfsd; a started one
 # would only see the host's network namespace, never a test's). A
@@ -26,3 +34,5 @@ if [ ! -e "$policy" ]; then
 	${sudo:-} chmod 0755 "$policy"
 fi
 apt_install_missing setup-test-services "${debs[@]}"
+# ksmbd-tools (the ksmbd recipe's server) conflicts with samba: unpacked into a cache, not installed.
+"$(dirname "$0")/setup-ksmbd-tools.sh" >/dev/null

@@ -55,8 +55,15 @@ iscsi_initiator() {
 # iscsi_login IQN PORTAL: discovery (sendtargets) at PORTAL (ADDR:PORT), login
 # to target IQN there; its disk printed (/dev/sdX) once the scan made it.
 iscsi_login() {
-	iscsiadm -m discovery -t sendtargets -p "$2" >/dev/null || return
-	iscsiadm -m node -T "$1" -p "$2" --login >/dev/null || return
+	local found
+	found=$(iscsiadm -m discovery -t sendtargets -p "$2") || { echo "iscsi: discovery at $2 failed" >&2; return 1; }
+	# iscsiadm's own word for a target it was not offered is "No records found".
+	if ! awk -v t="$1" '$2 == t { ok = 1 } END { exit !ok }' <<< "$found"; then
+		found=$(awk '!seen[$2]++ { printf "%s%s", sep, $2; sep = ", " }' <<< "$found")
+		echo "iscsi: the portal $2 offers ${found:-no target}, not $1 (ISCSI_TARGET_IQN)" >&2
+		return 1
+	fi
+	iscsiadm -m node -T "$1" -p "$2" --login >/dev/null || { echo "iscsi: login to $1 at $2 failed (iscsiadm said why above)" >&2; return 1; }
 	local i dev
 	for ((i = 0; i < 300; i++)); do
 		dev=$(iscsi_disk "$1") && break

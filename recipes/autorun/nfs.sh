@@ -11,6 +11,18 @@ set -e
 . /usr/lib/rapido/pair-lib.sh
 share=${NFS_SHARE:-/srv/nfs}
 srv=$(pair_addr 1)
+# The client's versions, checked before anything waits on the server.
+if [ "$(pair_role)" = client ]; then
+	for v in ${NFS_VERS:-4.2 3}; do
+		case $v in
+		3 | 4 | 4.0 | 4.1 | 4.2) ;;
+		*)
+			echo "nfs: client: NFS_VERS has '$v': accepted versions are 3, 4, 4.0, 4.1 and 4.2 (a list, e.g. NFS_VERS=\"4.2 3\")" >&2
+			exit 1
+			;;
+		esac
+	done
+fi
 
 # Users the daemons look up: Debian's rpcbind runs as _rpc and will not start
 # without it; statd's is the owner of /var/lib/nfs/sm.

@@ -10,7 +10,7 @@ import { reportError } from './reportError.js';
  */
 export async function runCut(args: CutArgs, check?: NoopCheck): Promise<number> {
   try {
-    await buildCut(args.name, args.post, check);
+    await buildCut(args.name, args.post, check, { substitute: !args.noSubstitute });
     return 0;
   } catch (e) {
     reportError(e);

@@ -19,6 +19,8 @@ const COMMANDS: [names: string[], load: () => Promise<{ commands: CommandModule[
   [['import'], () => import('../commands/store/import.js')],
   [['keygen'], () => import('../commands/store/keygen.js')],
   [['trust', 'untrust'], () => import('../commands/store/trust.js')],
+  [['push'], () => import('../commands/store/push.js')],
+  [['substituters', 'ping'], () => import('../commands/store/substituters.js')],
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -11,13 +11,14 @@ import { orderedPostSteps } from './postStepArgs.js';
 export interface CutCommandArgs {
   name: string;
   buildOnly: boolean;
+  noSubstitute?: boolean;
   post: PostStep[];
   boot: BootOptions;
 }
 
 /** `rapido cut`: returns the exit status (the guest's, when it boots). */
 export async function cutCommand(a: CutCommandArgs, precomputed?: NoopCheck): Promise<number> {
-  const { req, stamp } = await buildCut(a.name, a.post, precomputed);
+  const { req, stamp } = await buildCut(a.name, a.post, precomputed, { substitute: !a.noSubstitute });
   if (a.buildOnly) return 0;
   const { bootCut } = await import('./boot.js');
   return bootCut(req.conf, req.out, stamp, a.boot);
@@ -31,6 +32,13 @@ export const cutModule: CommandModule = {
       y
         .positional('name', { type: 'string', describe: 'recipe name (rapido list) or path to a manifest' })
         .option('B', { type: 'boolean', describe: 'build only, do not boot', alias: 'build-only' })
+        .option('substitute', {
+          type: 'boolean',
+          default: true,
+          describe:
+            'look up layers missing locally on RAPIDO_SUBSTITUTERS (space-separated file:///DIR, http(s)://..., s3://... URLs, tried in order) before building them; ' +
+            '--no-substitute builds them here and skips the cache of recent misses. A URL option ?trust=any accepts records not signed by a key in trusted-keys/; ?timeout=SECONDS bounds connect and read pauses',
+        })
         .option('x', { type: 'string', describe: 'run CMD in the guest after the autorun scripts (repeatable, in order with -f)', requiresArg: true })
         .option('f', { type: 'string', describe: 'run host script FILE in the guest after the autorun scripts (repeatable)', requiresArg: true })
         .example('$0 cut -B fstests-btrfs', 'build the image into DRACUT_OUT (initrds/myinitrd)')
@@ -41,6 +49,7 @@ export const cutModule: CommandModule = {
     process.exitCode = await cutCommand({
       name: argv.name as string,
       buildOnly: Boolean(argv.B),
+      noSubstitute: argv.substitute === false,
       post: orderedPostSteps(process.argv.slice(2)),
       boot: bootOptionsFrom(argv),
     });

@@ -7,6 +7,7 @@
 export const KNOWN_CONF_KEYS: ReadonlySet<string> = new Set([
   // Read by rapido itself.
   'KERNEL_SRC', 'KERNEL_RELEASE', 'KERNEL_INSTALL_MOD_PATH', 'DRACUT_OUT', 'DRACUT_EXTRA_ARGS', 'RAPIDO_STORE',
+  'RAPIDO_SUBSTITUTERS', 'RAPIDO_SIGNING_KEY',
   'RAPIDO_RECIPES', 'QEMU_EXTRA_ARGS', 'QEMU_EXTRA_KERNEL_PARAMS', 'QEMU_PID_DIR', 'VM_NET_CONF', 'VM_NET_MODE',
   // Read by rapido, named as in Rapido: setup-network's bridge and taps, the 9p host share.
   'BR_DEV', 'BR_ADDR', 'BR_IF', 'TAP_USER', 'VIRTFS_SHARE_PATH',

@@ -4,7 +4,7 @@ import type { CutRequest } from './cutRequest.js';
 import { checkCut, shownPath, upToDateLine, type NoopCheck } from './noopCut.js';
 
 /** The cut itself (`rapido cut -B`): the image at DRACUT_OUT, from the store where possible, and one summary line. */
-export async function buildCut(name: string, post: PostStep[], precomputed?: NoopCheck): Promise<{ req: CutRequest; stamp: Stamp }> {
+export async function buildCut(name: string, post: PostStep[], precomputed?: NoopCheck, opts: { substitute?: boolean } = {}): Promise<{ req: CutRequest; stamp: Stamp }> {
   const t0 = performance.now();
   const { req, prev, freshness } = precomputed ?? checkCut(name, post);
   if (prev && freshness.fresh) {
@@ -12,13 +12,16 @@ export async function buildCut(name: string, post: PostStep[], precomputed?: Noo
     return { req, stamp: prev };
   }
   const [{ cutImage }, { makeProgress }, { formatBytes }] = await Promise.all([import('./cutImage.js'), import('./progress.js'), import('../format.js')]);
-  const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged, freshness.changed);
+  const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged, opts, freshness.changed);
   const built = outcome.layers.filter((l) => l.source === 'built').length;
-  const reused = outcome.layers.length - built;
+  const fetched = outcome.layers.filter((l) => l.source === 'fetched').length;
+  const reused = outcome.layers.length - built - fetched;
+  // Which cache gave how many: `3 fetched from https://cache/rapido, 1 from file:///mnt/cache`.
+  const from = [...outcome.fetchedFrom].map(([cache, n], i) => `${i === 0 ? `${n} fetched from` : `${n} from`} ${cache}`).join(', ');
   // Which layers changed, on the one line logs keep (CI, `git bisect run`); a cut that built everything says so by its counts.
-  const rebuilt = built && reused ? `, rebuilt: ${outcome.layers.filter((l) => l.source === 'built').map((l) => l.name).join(' ')}` : '';
+  const rebuilt = built && built < outcome.layers.length ? `, rebuilt: ${outcome.layers.filter((l) => l.source === 'built').map((l) => l.name).join(' ')}` : '';
   process.stderr.write(
-    `rapido: ${name}: ${outcome.layers.length} layers (${built} built, ${reused} reused)${rebuilt}, ${formatBytes(outcome.imageBytes)}, ` +
+    `rapido: ${name}: ${outcome.layers.length} layers (${built} built, ${reused} reused${fetched ? `, ${from}` : ''})${rebuilt}, ${formatBytes(outcome.imageBytes)}, ` +
       `${formatBytes(outcome.written)} written -> ${shownPath(req.out)} (${(performance.now() - t0).toFixed(0)} ms)\n`,
   );
   return { req, stamp: outcome.stamp };

@@ -25,9 +25,12 @@ import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } fr
 import { CutStore } from './cutStore.js';
 import type { CutRequest } from './cutRequest.js';
 import type { LayerOutcome, Progress } from './progress.js';
+import type { CutSubstitution, Fetched } from '../store/substituters/substitute.js';
 
 export interface CutOutcome {
   layers: LayerOutcome[];
+  /** Layers downloaded, per substituter (display name → count). */
+  fetchedFrom: Map<string, number>;
   imageBytes: number;
   written: number;
   stamp: Stamp;
@@ -54,6 +57,7 @@ export async function cutImage(
   progress: Progress,
   prev = readStamp(req.out),
   unchanged = new Set((prev?.layers ?? []).filter(layerInputsUnchanged).map((l) => l.name)),
+  opts: { substitute?: boolean } = {},
   changed?: Map<string, string[]>,
 ): Promise<CutOutcome> {
   // DRACUT_OUT must take files before minutes go into building layers; a killed cut's temp images go.
@@ -64,7 +68,8 @@ export async function cutImage(
     // Without a stamp most files are new to this cut: the stat cache may know them from other cuts.
     if (!prev) await store.open();
     // A gc must not delete what this cut is about to use: the two exclude each other (store/cutGuard.ts).
-    return await withCutGuard(store.dir, () => cutWithStore(req, prev, unchanged, changed, store, progress), {
+    const subst = substitution(req, store, progress, opts.substitute !== false);
+    return await withCutGuard(store.dir, () => cutWithStore(req, prev, unchanged, changed, store, progress, subst), {
       onWait: (gc) => progress.say(`waiting for rapido-store gc${gc ? ` (pid ${gc.pid})` : ''} to finish`),
     });
   } finally {
@@ -72,8 +77,24 @@ export async function cutImage(
   }
 }
 
+/** The cut's substituters, loaded on the first local miss only: a cut that builds nothing new never loads the HTTP or cache code. */
+type Substitution = () => Promise<CutSubstitution | null>;
+
+function substitution(req: CutRequest, store: CutStore, progress: Progress, enabled: boolean): Substitution {
+  const value = enabled ? (req.conf.get('RAPIDO_SUBSTITUTERS') ?? '').trim() : '';
+  let loaded: Promise<CutSubstitution | null> | undefined;
+  return () =>
+    (loaded ??= value
+      ? Promise.all([import('../store/substituters/substitute.js'), import('../store/substituters/substituterUrl.js')]).then(
+          ([{ CutSubstitution }, { parseSubstituterList }]) =>
+            new CutSubstitution(store.dir, parseSubstituterList(value, (e) => progress.say(`warning: ${e.message}; ignoring it`)), progress.say, { fetching: (d, t, b) => progress.fetching(d, t, b) }),
+        )
+      : Promise.resolve(null));
+}
+
 async function cutWithStore(
   req: CutRequest, prev: Stamp | undefined, unchanged: Set<string>, changed: Map<string, string[]> | undefined, store: CutStore, progress: Progress,
+  subst: Substitution,
 ): Promise<CutOutcome> {
   // Notices (a skipped try-bin) are for a person at a terminal; in scripts and logs they would be noise.
   const notices: string[] = [];
@@ -110,17 +131,17 @@ async function cutWithStore(
       }));
     }
     const memo = new LayerMemo(olds[0]?.memo);
-    if (plan.kind === 'dracut') return [await dracutLayer(plan, ctx, req, store, cutStartMs)];
+    if (plan.kind === 'dracut') return [await dracutLayer(plan, ctx, req, store, cutStartMs, subst)];
     // A big tree with a few files edited: patch the last cut's entries rather than walk it all again.
     const last = reuseStamp && olds.length > 0 && olds.every((old) => old.digest && old.request === requests[i]) ? prevSnapshot(plan, olds) : undefined;
     if (last) {
       const delta = treeDelta(plan, ctx, store, last.snap, last.shape, olds, changed ? (changed.get(olds[0].name) ?? []) : changedInputs(olds[0]), cutStartMs);
       if (delta) {
         memo.set('snapshot', snapshotKey(last.snap), delta.shape);
-        return nativeLayers(plan, ctx, store, cutStartMs, memo, delta);
+        return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, delta);
       }
     }
-    return nativeLayers(plan, ctx, store, cutStartMs, memo);
+    return nativeLayers(plan, ctx, store, cutStartMs, memo, subst);
   };
   const outcomesOf = (plan: LayerPlan, rs: LayerResult[], ms: number): LayerOutcome[] =>
     rs.map((r) => ({ name: r.name, builder: builderName(plan), key: r.key, size: r.size, source: r.source, ms: ms / rs.length }));
@@ -211,7 +232,8 @@ async function cutWithStore(
     },
     outcomes.flat().map((o) => o.key),
   );
-  return { layers: outcomes.flat(), imageBytes: composed.current.size, written: composed.written, stamp };
+  const fetchedFrom = (await subst())?.fetchedFrom ?? new Map<string, number>();
+  return { layers: outcomes.flat(), fetchedFrom, imageBytes: composed.current.size, written: composed.written, stamp };
 }
 
 /** The stamp's record of a layer's inputs; digests of files touched within the racy window are not kept. */
@@ -263,7 +285,7 @@ async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<bo
  * snapshot when only file contents changed (`delta`, cut/treeDelta.ts).
  */
 async function nativeLayers(
-  plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo,
+  plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo, subst: Substitution,
   delta?: { parts: DeltaPart[]; inputs: StampInput[]; racy: boolean },
 ): Promise<LayerResult[]> {
   let parts: (NativePart | DeltaPart)[];
@@ -290,17 +312,32 @@ async function nativeLayers(
     } satisfies TreeShape);
   }
   const out: LayerResult[] = [];
+  const local = new Map<string, { size: number; digest: string }>();
+  for (const { key } of parts) {
+    const found = await store.lookup(key);
+    if (found) local.set(key, found);
+  }
+  // What is missing here is asked of the substituters before anything is built, all of the plan's chunks at once.
+  const missing = parts.map((p) => p.key).filter((k) => !local.has(k));
+  const s = missing.length ? await subst() : null;
+  const fetched = s ? await s.fetch(missing) : new Map<string, Fetched>();
+  for (const f of fetched.values()) store.record(f.record);
   for (const [j, part] of parts.entries()) {
     const { name, key } = part;
     const extra = j === 0 ? { ...stamped, memo, snapshot: snap } : { inputs: [], racy: false };
-    // A chunk the delta left as it was: its object is checked as the stamp's are.
-    if ('reused' in part && (await store.lookup(key))) {
+    const found = local.get(key);
+    // A chunk the delta left as it was: its object was checked as the stamp's are.
+    if (found && 'reused' in part) {
       out.push({ name, key, size: part.reused.size, digest: part.reused.digest, source: 'stamp', ...extra });
       continue;
     }
-    const found = await store.lookup(key);
     if (found) {
       out.push({ name, key, ...found, source: 'store', ...extra });
+      continue;
+    }
+    const f = fetched.get(key);
+    if (f) {
+      out.push({ name, key, size: f.record.size, digest: f.record.digest, source: 'fetched', ...extra });
       continue;
     }
     // A reused chunk whose object vanished (gc, a wiped store) is built again: its derivation first, for its record.
@@ -320,7 +357,7 @@ async function nativeLayers(
   return out;
 }
 
-async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore, cutStartMs: number): Promise<LayerResult> {
+async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore, cutStartMs: number, subst: Substitution): Promise<LayerResult> {
   const db = await store.open();
   const { inputs, dreq, firstDerivation, firstKey, currentDigest } = await deriveDracutFirstKey(plan, ctx, req, store);
   const { lookupManifest, recordManifest } = await import('../store/manifests.js');
@@ -332,6 +369,13 @@ async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, st
     const again = lookupManifest(db, firstKey, currentDigest);
     const hit = again ? await store.lookup(again) : undefined;
     if (again && hit) return { name: plan.name, key: again, ...hit, source: 'store' as const, ...stampInputs(inputs, cutStartMs) };
+    const remote = await (await subst())?.fetchDracut(firstKey, currentDigest);
+    if (remote) {
+      store.record(remote.record);
+      recordManifest(db, firstKey, remote.variant.closure, remote.record.key);
+      const { size, digest } = remote.record;
+      return { name: plan.name, key: remote.record.key, size, digest, source: 'fetched' as const, ...stampInputs(inputs, cutStartMs) };
+    }
     const { runDracut } = await import('../derivations/builders/dracutLayer.js');
     const { output, tmpDir } = await runDracut(dreq, store.dir.paths.tmp);
     try {

@@ -6,8 +6,8 @@ export interface LayerOutcome {
   builder: string;
   key: string;
   size: number;
-  /** 'stamp': decided from stat alone; 'store': found in the store; 'built': built now. */
-  source: 'stamp' | 'store' | 'built';
+  /** 'stamp': decided from stat alone; 'store': found in the store; 'fetched': downloaded from a substituter; 'built': built now. */
+  source: 'stamp' | 'store' | 'fetched' | 'built';
   ms: number;
 }
 
@@ -19,18 +19,23 @@ export interface Progress {
   say(line: string): void;
   /** A line only a person at a terminal wants (e.g. a skipped try-bin); nothing in scripts and logs. */
   notice(line: string): void;
+  /** Layers looked up on substituters: DONE of TOTAL, BYTES downloaded so far (a line on a TTY only). */
+  fetching(done: number, total: number, bytes: number): void;
 }
 
-const SOURCE_LABEL: Record<LayerOutcome['source'], string> = { stamp: 'unchanged', store: 'from store', built: 'built' };
+const SOURCE_LABEL: Record<LayerOutcome['source'], string> = { stamp: 'unchanged', store: 'from store', fetched: 'fetched', built: 'built' };
 
 export function makeProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) return { start() {}, done() {}, say: (line) => void stream.write(`rapido: ${line}\n`), notice() {} };
+  if (!stream.isTTY) return { start() {}, done() {}, say: (line) => void stream.write(`rapido: ${line}\n`), notice() {}, fetching() {} };
   let timer: NodeJS.Timeout | undefined;
   // On a terminal a message first clears the progress line being drawn, which then goes on below it.
   const say = (line: string) => void stream.write(`\r\x1b[Krapido: ${line}\n`);
   return {
     say,
     notice: say,
+    fetching(done, total, bytes) {
+      stream.write(`\r\x1b[K  ${'substituters'.padEnd(16)} ${done}/${total} layers looked up, ${formatBytes(bytes)} downloaded`);
+    },
     start(layer, builder) {
       const t0 = Date.now();
       const draw = () => stream.write(`\r\x1b[K  ${layer.padEnd(16)} ${builder.padEnd(15)} ${((Date.now() - t0) / 1000).toFixed(1)}s`);

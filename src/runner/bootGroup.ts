@@ -7,9 +7,11 @@ const SERVER_GRACE_MS = 20_000;
  * `--vms N`: VM 1..N of one image, booted side by side. The last one is the
  * client (a pair recipe's autorun branches on RAPIDO_VM_NUM): its status is
  * the run's. The others are servers, stopped once the client is done and
- * they have not powered off by themselves within SERVER_GRACE_MS. Exact
- * numbers, so net-conf's vm1/vm2 addresses and hostnames hold; each console
- * line and message carries a `[vmN]` prefix.
+ * they have not powered off by themselves within SERVER_GRACE_MS. A server
+ * whose steps fail first stops the client (it would only wait for it until
+ * its own bound) and its status is the run's. Exact numbers, so net-conf's
+ * vm1/vm2 addresses and hostnames hold; each console line and message
+ * carries a `[vmN]` prefix.
  */
 export async function bootGroup(base: BootVmOptions, count: number, graceMs = SERVER_GRACE_MS): Promise<number> {
   const out = base.consoleOut === undefined ? process.stdout : base.consoleOut;
@@ -17,6 +19,7 @@ export async function bootGroup(base: BootVmOptions, count: number, graceMs = SE
   const stopServers = new AbortController();
   // One VM failing to start (its number busy, QEMU missing) stops them all.
   const stopAll = new AbortController();
+  const stopClient = new AbortController();
   const boots: Promise<BootResult>[] = [];
   for (let n = 1; n <= count; n++) {
     const prefix = `[vm${n}] `;
@@ -30,8 +33,19 @@ export async function bootGroup(base: BootVmOptions, count: number, graceMs = SE
         base.onConsoleLine?.(prefix + line);
       },
       log: (line) => log(prefix + line),
-      stop: n < count ? AbortSignal.any([stopServers.signal, stopAll.signal]) : stopAll.signal,
+      stop: n < count ? AbortSignal.any([stopServers.signal, stopAll.signal]) : AbortSignal.any([stopClient.signal, stopAll.signal]),
     }));
+  }
+  let serverFailed: BootResult | undefined;
+  let clientDone = false;
+  void boots[count - 1].then(() => (clientDone = true), () => {});
+  for (const b of boots.slice(0, -1)) {
+    void b.then((r) => {
+      if (r.reason !== 'guest' || r.status === 0 || serverFailed || clientDone) return;
+      serverFailed = r;
+      log(`[vm${r.vmNum}] the server's steps failed with status ${r.status}: stopping VM ${count}, which would only wait for it`);
+      stopClient.abort();
+    }, () => {});
   }
   // A server that fails to start must not leave the others running.
   const settled = boots.map((b) => b.then(
@@ -53,7 +67,9 @@ export async function bootGroup(base: BootVmOptions, count: number, graceMs = SE
   const failed = results.find((x) => !x.ok);
   if (failed && !failed.ok) throw failed.e;
   for (const x of results.slice(0, -1)) {
-    if (x.ok && x.r.reason === 'guest' && x.r.status !== 0) log(`[vm${x.r.vmNum}] the server's steps failed with status ${x.r.status}`);
+    if (x.ok && x.r.reason === 'guest' && x.r.status !== 0 && x.r !== serverFailed) log(`[vm${x.r.vmNum}] the server's steps failed with status ${x.r.status}`);
   }
+  // The client stopped for a failed server: that failure is the result.
+  if (serverFailed && client.ok && client.r.reason === 'stopped') return serverFailed.status;
   return client.ok ? client.r.status : 1;
 }

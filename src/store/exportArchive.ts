@@ -50,7 +50,7 @@ function hashObject(path: string): { size: number; digest: string; sha256: strin
 }
 
 /** Everything the archive will say about each key, checked against the store first: nothing corrupt is ever exported. */
-function exportEntries(store: Store, keys: string[]): ExportEntry[] {
+export function exportEntries(store: Store, keys: string[]): ExportEntry[] {
   const entries: ExportEntry[] = [];
   for (const key of [...new Set(keys)]) {
     const record = getLayer(store, key);

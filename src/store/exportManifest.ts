@@ -74,7 +74,7 @@ function checkClosure(c: unknown, where: string): void {
  * (or the builder is not one whose rule we know). A layer key is a promise
  * about inputs; an archive must not be able to break it, signed or not.
  */
-function derivationMismatch(rec: LayerRecord): string | null {
+export function derivationMismatch(rec: Pick<LayerRecord, 'key' | 'builder' | 'derivation' | 'closure'>): string | null {
   if (rec.builder.startsWith('native-')) {
     const k = hashString(derivationKeyText(rec.derivation as NativeDerivation));
     if (k === rec.key) return null;

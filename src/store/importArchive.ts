@@ -13,9 +13,8 @@ import { recordManifest } from './manifests.js';
 import { isLayerKey, objectPath } from './objectPath.js';
 import type { Store } from './types.js';
 import { assertPinName, getPin, putPin } from './pins.js';
-import { fingerprintOf, parsePublicKey, verifyBytes, type SignatureFile } from './signingKeys.js';
 import { storeTransaction } from './storeTransaction.js';
-import { findTrustedKey } from './trustedKeys.js';
+import { judgeSignature } from './trustedKeys.js';
 import { tmpObjectName } from './writeObject.js';
 
 export interface ImportOptions {
@@ -94,34 +93,27 @@ function checkSignature(store: Store, manifest: Buffer, sigBytes: Buffer | undef
       hint: 'export with --sign KEYFILE (rapido-store keygen makes one) and trust its .pub here, or pass --no-verify-signature if you trust where it came from',
     });
   }
-  let sig: SignatureFile;
+  let parsed: unknown;
   try {
-    sig = JSON.parse(sigBytes.toString('utf8')) as SignatureFile;
-    if (sig.algorithm !== 'ed25519' || typeof sig.keyName !== 'string' || typeof sig.signature !== 'string') throw new Error('fields');
+    parsed = JSON.parse(sigBytes.toString('utf8'));
   } catch {
-    if (!required) return null;
+    parsed = null;
+  }
+  const v = judgeSignature(store, manifest, parsed);
+  if (v.ok) return { name: v.key.name, fingerprint: v.key.fingerprint };
+  if (!required) return null;
+  if (v.why === 'malformed') {
     throw new RapidoError('IMPORT_BAD_SIGNATURE', `${SIG_NAME} is not a rapido signature; nothing was imported`, { hint: 'export the archive again' });
   }
-  const trusted = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(sig.keyName) ? findTrustedKey(store, sig.keyName) : undefined;
-  if (!trusted) {
-    if (!required) return null;
-    let fp = '';
-    try {
-      fp = ` (fingerprint ${fingerprintOf(parsePublicKey(sig.publicKey).raw)})`;
-    } catch {
-      /* the name is all we can show */
-    }
-    throw new RapidoError('IMPORT_UNTRUSTED', `the archive is signed by key ${JSON.stringify(sig.keyName)}${fp}, which this store does not trust; nothing was imported`, {
-      hint: `check the fingerprint with the signer, then: rapido-store trust ${sig.keyName}.pub (or --no-verify-signature)`,
+  if (v.why === 'untrusted') {
+    const fp = v.fingerprint ? ` (fingerprint ${v.fingerprint})` : '';
+    throw new RapidoError('IMPORT_UNTRUSTED', `the archive is signed by key ${JSON.stringify(v.keyName)}${fp}, which this store does not trust; nothing was imported`, {
+      hint: `check the fingerprint with the signer, then: rapido-store trust ${v.keyName}.pub (or --no-verify-signature)`,
     });
   }
-  if (!verifyBytes(trusted, manifest, sig.signature)) {
-    if (!required) return null;
-    throw new RapidoError('IMPORT_BAD_SIGNATURE', `the signature of ${MANIFEST_NAME} does not verify with trusted key ${trusted.name} (fingerprint ${trusted.fingerprint}): the manifest was changed after signing; nothing was imported`, {
-      hint: 'export the archive again from the source store',
-    });
-  }
-  return { name: trusted.name, fingerprint: trusted.fingerprint };
+  throw new RapidoError('IMPORT_BAD_SIGNATURE', `the signature of ${MANIFEST_NAME} does not verify with trusted key ${v.key.name} (fingerprint ${v.key.fingerprint}): the manifest was changed after signing; nothing was imported`, {
+    hint: 'export the archive again from the source store',
+  });
 }
 
 /** What to do with an entry, decided from this store before its bytes are read. */

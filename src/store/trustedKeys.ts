@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RapidoError } from '../errors.js';
-import { assertKeyName, parsePublicKey, type PublicKey } from './signingKeys.js';
+import { assertKeyName, fingerprintOf, parsePublicKey, verifyBytes, type PublicKey, type SignatureFile } from './signingKeys.js';
 import { assertWritable, type StoreDir } from './storeDir.js';
 import { uniqueSuffix } from './uniqueSuffix.js';
 
@@ -68,4 +68,32 @@ export function untrustKey(store: StoreDir, name: string): PublicKey | undefined
   const existing = findTrustedKey(store, name);
   fs.rmSync(fileOf(store, name), { force: true });
   return existing;
+}
+
+/** What a signature is worth to this store: made by a trusted key over exactly these bytes, or why not. */
+export type SignatureVerdict =
+  | { ok: true; key: PublicKey }
+  | { ok: false; why: 'malformed' }
+  | { ok: false; why: 'untrusted'; keyName: string; fingerprint: string | null }
+  | { ok: false; why: 'bad'; key: PublicKey };
+
+/**
+ * Judges a signature (import's manifest.sig, a cache record's signature)
+ * against trusted-keys/: the signer's name picks the trusted key, and only
+ * that key verifies; the public key the signature carries is informative.
+ */
+export function judgeSignature(store: StoreDir, data: Buffer, sig: unknown): SignatureVerdict {
+  const s = sig as Partial<SignatureFile> | null;
+  if (typeof s !== 'object' || s === null || s.algorithm !== 'ed25519' || typeof s.keyName !== 'string' || typeof s.signature !== 'string') return { ok: false, why: 'malformed' };
+  const trusted = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(s.keyName) ? findTrustedKey(store, s.keyName) : undefined;
+  if (!trusted) {
+    let fingerprint: string | null = null;
+    try {
+      fingerprint = fingerprintOf(parsePublicKey(String(s.publicKey)).raw);
+    } catch {
+      /* the name is all we can show */
+    }
+    return { ok: false, why: 'untrusted', keyName: s.keyName, fingerprint };
+  }
+  return verifyBytes(trusted, data, s.signature) ? { ok: true, key: trusted } : { ok: false, why: 'bad', key: trusted };
 }

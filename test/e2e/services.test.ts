@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import { haveQemu, hostKernel, QEMU_NEEDS, requireHost, skipUnless } from '../helpers/hostPrereqs.js';
 import { canUseNetns, NETNS_NEEDS } from '../helpers/netns.js';
 import { inPairNetns, onClient, PAIR_BOOT, pairSteps } from '../helpers/pairNetns.js';
+import { checkSmbPair, SMB_CONF, SMB_PW } from '../helpers/smbPair.js';
 import { builtSuite, SUITE_NEEDS } from '../helpers/suites.js';
 
 const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}`;
@@ -91,40 +92,10 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     assert.match(gone.stderr, /VM 1 is not running/);
   }));
 
-  test('cifs: VM 1 shares xfs on zram with smbd, VM 2 mounts it; the server reads the bytes the client wrote; an fio verify job passes on the mount', () => inPairNetns(OK, NEEDS, 'CIFS_PW="e2e-Secret-pw"\n', async (ns, p) => {
-    const step = onClient([
-      'mnt=$(cat /run/cifs-mnt)',
-      'dd if=/dev/urandom of="$mnt/data.bin" bs=1M count=4 status=none',
-      'sync',
-      'sum=$(sha256sum < "$mnt/data.bin" | cut -d" " -f1)',
-      'echo "CLIENT-SUM $sum"',
-      'said=$(pair_ask "file data.bin")',
-      'echo "SERVER-SAID $said"',
-      '[ "$said" = "file $sum" ]',
-      'fio --name=cifs-verify --directory="$mnt" --size=8M --bs=64k --rw=write --verify=crc32c --do_verify=1 --ioengine=psync --output-format=terse > /tmp/fio.out',
-      'echo "FIO-OK $(cut -d";" -f5 /tmp/fio.out)"',
-      'umount "$mnt" && echo "UMOUNT-OK"',
-      'pair_ask bye',
-    ]);
-    p.write('client.sh', step, 0o755);
-    const cut = p.run(['cut', '-B', '-f', 'client.sh', 'cifs']);
-    assert.equal(cut.status, 0, cut.stderr);
-    const r = await ns.rapido(p, PAIR_BOOT);
-    const out = r.stdout;
-    const say = `${r.stderr}\n${steps(out)}`;
-    assert.equal(r.status, 0, say);
-    assert.match(out, /\[vm1\] cifs: server: smbd shares \/dev\/zram0 \(xfs\) as \/\/192\.168\.155\.101\/rapido for root/, say);
-    assert.match(out, /\[vm2\] cifs: client: \/\/192\.168\.155\.101\/rapido mounted on \/mnt\/cifs \(vers=3\.1\.1\)/, say);
-    const client = /\[vm2\] CLIENT-SUM ([0-9a-f]{64})/.exec(out);
-    assert.ok(client, say);
-    assert.match(out, new RegExp(`\\[vm1\\] pair: server: /srv/share/data\\.bin ${client[1]}`), 'the server read the same bytes from its xfs');
-    assert.match(out, /\[vm2\] FIO-OK 0\b/, say);
-    assert.match(out, /\[vm2\] UMOUNT-OK/, say);
-    assert.doesNotMatch(out + r.stderr, /e2e-Secret-pw/, 'the password is never on the console or in rapido\'s messages');
-    assert.doesNotMatch(r.stderr, /the server's steps failed/);
-  }));
+  test('cifs: VM 1 shares xfs on zram with smbd, VM 2 mounts it; the server reads the bytes the client wrote; an fio verify job passes on the mount', () =>
+    inPairNetns(OK, NEEDS, SMB_CONF, (ns, p) => checkSmbPair(ns, p, 'cifs', 'smbd')));
 
-  test('fstests-cifs: VM 2 runs xfstests\' quick set (generic/002 generic/005) with TEST_DEV and SCRATCH_DEV directories of VM 1\'s share; both pass, the password stays off the console', { skip: skipUnless(builtSuite('xfstests') !== null, SUITE_NEEDS('xfstests')).skip }, () => inPairNetns(OK, NEEDS, 'CIFS_PW="e2e-Secret-pw"\n', async (ns, p) => {
+  test('fstests-cifs: VM 2 runs xfstests\' quick set (generic/002 generic/005) with TEST_DEV and SCRATCH_DEV directories of VM 1\'s share; both pass, the password stays off the console', { skip: skipUnless(builtSuite('xfstests') !== null, SUITE_NEEDS('xfstests')).skip }, () => inPairNetns(OK, NEEDS, SMB_CONF, async (ns, p) => {
     const fstests = builtSuite('xfstests');
     requireHost(fstests !== null, SUITE_NEEDS('xfstests'));
     const r = await ns.rapido(p, ['cut', '--vms', '2', '--accel', 'tcg', '--timeout', '900', 'fstests-cifs'], { env: { FSTESTS_SRC: fstests! } });
@@ -136,6 +107,6 @@ describe('server/client VM pairs', { concurrency: 1, skip: skipUnless(OK, NEEDS)
     assert.match(out, /^\[vm2\] Ran: generic\/002 generic\/005$/m, say);
     assert.match(out, /^\[vm2\] Passed all 2 tests$/m, say);
     assert.doesNotMatch(out, /^\[vm1\] (FSTYP|Ran:)/m, say);
-    assert.doesNotMatch(out + r.stderr, /e2e-Secret-pw/, 'the password is never on the console or in rapido\'s messages');
+    assert.doesNotMatch(out + r.stderr, new RegExp(SMB_PW), 'the password is never on the console or in rapido\'s messages');
   }));
 });

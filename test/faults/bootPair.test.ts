@@ -36,6 +36,26 @@ describe('rapido boot --vms N', () => {
     }
   });
 
+  it('the server\'s steps fail while the client waits for it: the client is stopped at once, the run\'s status is the server\'s, and the message says why', { ...skipUnless(haveQemu(), QEMU_NEEDS) }, () => {
+    const p = makeProject();
+    try {
+      // VM 1 fails; VM 2 stands for a client waiting on it (far longer than the test allows).
+      const cut = p.run(['cut', '-B', '-x', 'if [ "$RAPIDO_VM_NUM" = 1 ]; then exit 3; fi; sleep 600', 'simple-example']);
+      assert.equal(cut.status, 0, cut.stderr);
+      const t0 = Date.now();
+      const r = p.run(['boot', '--accel', 'tcg', '--timeout', '280', '--vms', '2']);
+      const secs = (Date.now() - t0) / 1000;
+      assert.equal(r.status, 3, r.stderr);
+      assert.match(r.stderr, /rapido: \[vm1\] the server's steps failed with status 3: stopping VM 2, which would only wait for it\n/);
+      assert.match(r.stderr, /rapido: \[vm2\] VM 2 ended \(stopped\)/);
+      assert.equal(r.stderr.match(/the server's steps failed/g)?.length, 1, 'said once');
+      assert.ok(secs < 150, `the run took ${secs} s, not cut short by the failed server`);
+      assert.ok(!existsSync(join(dirname(p.out), 'rapido_vm2.pid')), 'VM 2 released its number');
+    } finally {
+      p.cleanup();
+    }
+  });
+
   it('VM 1 already running: VM_BUSY naming its pidfile, the other VM stopped, exit 1, the running VM\'s pidfile kept', { ...skipUnless(haveQemu(), QEMU_NEEDS) }, () => {
     const p = makeProject();
     try {

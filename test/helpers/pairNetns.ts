@@ -5,9 +5,11 @@
  * arguments, client-only steps, and the console trimmed for a failure report.
  */
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { makeProject, type Project } from './cliHarness.js';
 import { requireHost } from './hostPrereqs.js';
-import { makeNetns, type Netns } from './netns.js';
+import { makeNetns, type Netns, type Result } from './netns.js';
 
 /** `rapido boot` of VM 1 and VM 2 of the cut image, under TCG, bounded. */
 export const PAIR_BOOT = ['boot', '--vms', '2', '--accel', 'tcg', '--timeout', '400'];
@@ -38,4 +40,31 @@ export const onClient = (lines: string[]) => ['#!/bin/bash', '[ "$RAPIDO_VM_NUM"
 export function pairSteps(out: string, keep: RegExp, max: number): string {
   const kernel = /^\[vm\d\] \[ *\d+\.\d+\] /;
   return out.split('\n').filter((l) => !/^\[vm\d\] \s*$/.test(l) && (!kernel.test(l) || keep.test(l))).slice(-max).join('\n');
+}
+
+/**
+ * A bound on one VM's boot to its autorun's end under TCG on a loaded 2-core
+ * host (about 20 s when idle): below PAIR_WAIT_SECS's default, 120 s, so a
+ * run this short did not wait for a server.
+ */
+export const CLIENT_BOOT_SECS = 100;
+
+/**
+ * `rapido cut -B RECIPE`, then `rapido boot` of it as VM 2 with no VM 1:
+ * VM 1's number is held by this test process (the claim a starting rapido
+ * writes), so the client boots alone and nothing answers at VM 1's address.
+ * The wall time of the boot in secs; `say` is what to show on a failure.
+ */
+export async function bootClientAlone(ns: Netns, p: Project, recipe: string, timeoutSecs = 240): Promise<Result & { secs: number; say: string }> {
+  const cut = p.run(['cut', '-B', recipe]);
+  assert.equal(cut.status, 0, cut.stderr);
+  const claim = join(dirname(p.out), 'rapido_vm1.pid');
+  writeFileSync(claim, `${process.pid} rapido-claim\n`);
+  try {
+    const t0 = Date.now();
+    const r = await ns.rapido(p, ['boot', '--accel', 'tcg', '--timeout', String(timeoutSecs)]);
+    return { ...r, secs: (Date.now() - t0) / 1000, say: `${r.stderr}\n${r.stdout.slice(-3000)}` };
+  } finally {
+    rmSync(claim, { force: true });
+  }
 }

@@ -4,9 +4,8 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
 import tar from 'tar-stream';
-import { canonicalJson } from '../../src/derivations/canonicalJson.js';
 import { RapidoError } from '../../src/errors.js';
-import { cleanTmp, getLayer, getManifest, hashString, hasObject, listLayers, objectPath, putLayer, recordManifest, STORE_FORMAT_VERSION, writeObject, type Store } from '../../src/store/index.js';
+import { cleanTmp, getLayer, getManifest, hasObject, listLayers, objectPath, putLayer, recordManifest, STORE_FORMAT_VERSION, writeObject, type Store } from '../../src/store/index.js';
 import { exportArchive } from '../../src/store/exportArchive.js';
 import { MANIFEST_NAME, OBJECTS_PREFIX, SIG_NAME } from '../../src/store/exportManifest.js';
 import { importArchive, type ImportOptions } from '../../src/store/importArchive.js';
@@ -14,16 +13,7 @@ import { listPins } from '../../src/store/pins.js';
 import { generateKeyPair, parsePublicKey, parseSecretKey, type SecretKey } from '../../src/store/signingKeys.js';
 import { trustKey } from '../../src/store/trustedKeys.js';
 import { verifyStore } from '../../src/store/verify.js';
-import { runChild, tempDir, tempStore, writeScript } from './tempStore.js';
-
-/** A layer whose key is the hash of its derivation, as a native builder makes it. */
-function addDerived(store: Store, name: string, bytes: Buffer): string {
-  const derivation = { builder: 'native-test', layer: name, version: 1 };
-  const key = hashString(canonicalJson(derivation));
-  const w = writeObject(store, key, (fd) => fs.writeSync(fd, bytes));
-  putLayer(store, { key, builder: 'native-test', layerName: name, size: w.size, digest: w.digest, derivation, createdAt: 1000, lastUsedAt: 2000 });
-  return key;
-}
+import { addDerived, runChild, tempDir, tempStore, writeScript } from './tempStore.js';
 
 async function exportToBuffer(store: Store, keys: string[], signer?: SecretKey): Promise<Buffer> {
   const out = new PassThrough();

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
-import { initHasher, openStore, type Store } from '../../src/store/index.js';
+import { canonicalJson } from '../../src/derivations/canonicalJson.js';
+import { hashString, initHasher, openStore, putLayer, writeObject, type Store } from '../../src/store/index.js';
 
 /** Absolute path of the built store API, for child scripts. */
 const storeIndexPath = fileURLToPath(new URL('../../src/store/index.js', import.meta.url));
@@ -73,4 +74,13 @@ export function runChild(script: string, args: string[]): Child {
         void exited.then((r) => reject(new Error(`child exited before expected output: ${r.stderr}`)));
       }),
   };
+}
+
+/** A layer whose key is the hash of its derivation, as a native builder makes it (export, import and substituter tests). */
+export function addDerived(store: Store, name: string, bytes: Buffer): string {
+  const derivation = { builder: 'native-test', layer: name, version: 1 };
+  const key = hashString(canonicalJson(derivation));
+  const w = writeObject(store, key, (fd) => fs.writeSync(fd, bytes));
+  putLayer(store, { key, builder: 'native-test', layerName: name, size: w.size, digest: w.digest, derivation, createdAt: 1000, lastUsedAt: 2000 });
+  return key;
 }

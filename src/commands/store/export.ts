@@ -99,7 +99,7 @@ export async function exportCommand(a: ExportArgs): Promise<number> {
   return 0;
 }
 
-function readSecretKey(file: string) {
+export function readSecretKey(file: string) {
   let text: string;
   let mode: number;
   try {

@@ -39,7 +39,7 @@ export async function trustCommand(a: { key?: string; json: boolean }): Promise<
   }
   const key = readPublicKey(a.key);
   const r = trustKey(store, key);
-  out(r === 'added' ? `trusted ${key.name} (fingerprint ${key.fingerprint}): imports signed by it are accepted` : `${key.name} (fingerprint ${key.fingerprint}) was already trusted`);
+  out(r === 'added' ? `trusted ${key.name} (fingerprint ${key.fingerprint}): imports and substituter records signed by it are accepted` : `${key.name} (fingerprint ${key.fingerprint}) was already trusted`);
   return 0;
 }
 

@@ -13,6 +13,7 @@ import { addCephFiles } from './cephFiles.js';
 import type { CutContext } from './context.js';
 import { EntrySet } from './entrySet.js';
 import { shownVars } from '../recipe/secrets.js';
+import { pathKeysHint } from '../recipe/pathKeysHint.js';
 import { digestBuffer } from '../../store/digest.js';
 
 const SKELETON_DIRS: [string, number][] = [
@@ -64,7 +65,7 @@ export function collectOverlayLayer(plan: LayerPlan, ctx: CutContext, inputs: Ho
         const st = inputs.lstat(host);
         if (st?.isFile()) set.addHostFile(imagePath, host, st);
         else if (!st && d.args.length === 1 && imagePath.startsWith(GUEST_RSC_DIR + '/')) set.addData(imagePath, Buffer.alloc(0));
-        else throw new RapidoError('FILE_MISSING', `${where}: ${host} is ${st ? 'not a regular file' : 'missing'}`, { hint: 'file /IMAGE/PATH [HOST_PATH]: the host file must exist' });
+        else throw new RapidoError('FILE_MISSING', `${where}: ${host} is ${st ? 'not a regular file' : 'missing'}`, { hint: pathKeysHint(d, ctx.recipe.path) ?? 'file /IMAGE/PATH [HOST_PATH]: the host file must exist' });
         break;
       }
       case 'ceph':

@@ -4,6 +4,8 @@ import { RapidoError } from '../../errors.js';
 import { readElfInfo, resolveElfClosure } from '../elfClosure.js';
 import type { HostInputs } from '../hostInputs.js';
 import type { LayerPlan } from '../layerPlan.js';
+import type { Directive } from '../recipe/directives.js';
+import { pathKeysHint } from '../recipe/pathKeysHint.js';
 import type { CutContext } from './context.js';
 import { EntrySet } from './entrySet.js';
 
@@ -46,7 +48,7 @@ export function collectSystemLayer(plan: LayerPlan, ctx: CutContext, inputs: Hos
   const set = new EntrySet(inputs);
   const wanted: string[] = [];
   const skipped: string[] = [];
-  const want = (name: string, optional: boolean, where: string, quiet = false) => {
+  const want = (name: string, optional: boolean, where: string, quiet = false, d?: Directive) => {
     const found = resolveBinary(name, ctx.searchPath, inputs, (m) => ctx.notice?.(`${where}: ${m}`));
     if (found && 'shim' in found) {
       const what = `'${name}' resolves to ${found.shim}, a script outside the system directories (a shim, useless in the guest), and no ${SYSTEM_DIRS.join(', ')} has one`;
@@ -64,7 +66,7 @@ export function collectSystemLayer(plan: LayerPlan, ctx: CutContext, inputs: Hos
         return;
       }
       throw new RapidoError('BIN_NOT_FOUND', `${where}: '${name}' not found${name.includes('/') ? '' : ' on PATH'}`, {
-        hint: `install the package that provides it, give its full path, or use try-bin`,
+        hint: (d && pathKeysHint(d, ctx.recipe.path)) ?? `install the package that provides it, give its full path, or use try-bin`,
       });
     }
     const st = inputs.lstat(found.path);
@@ -75,7 +77,7 @@ export function collectSystemLayer(plan: LayerPlan, ctx: CutContext, inputs: Hos
   for (const p of INIT_TOOLS.optional) want(p, true, 'rapido init', true);
   for (const d of plan.directives) {
     if (d.kind !== 'bin' && d.kind !== 'try-bin') continue;
-    for (const a of d.args) want(a, d.kind === 'try-bin', `${d.file}:${d.line}`);
+    for (const a of d.args) want(a, d.kind === 'try-bin', `${d.file}:${d.line}`, false, d);
   }
   if (skipped.length) ctx.notice?.(`try-bin skipped, not found: ${[...new Set(skipped)].join(' ')}`);
   set.addData('/etc/passwd', Buffer.from(PASSWD.join('\n') + '\n'));

@@ -5,6 +5,7 @@ import { readElfInfo, resolveElfClosure } from '../elfClosure.js';
 import type { HostInputs } from '../hostInputs.js';
 import type { LayerPlan } from '../layerPlan.js';
 import { treeArgs, type Directive } from '../recipe/directives.js';
+import { pathKeysHint } from '../recipe/pathKeysHint.js';
 import { EntrySet } from './entrySet.js';
 
 /**
@@ -50,7 +51,7 @@ export function collectTreeLayer(plan: LayerPlan, inputs: HostInputs, info?: Tre
     const st = inputs.lstat(hostDir);
     if (!st?.isDirectory()) {
       throw new RapidoError('TREE_MISSING', `${d.file}:${d.line}: tree source ${hostDir} is ${st ? 'not a directory' : 'missing'}`, {
-        hint: 'check the path (and the rapido.conf variable it comes from)',
+        hint: pathKeysHint(d, d.file) ?? 'check the path (and the rapido.conf variable it comes from)',
       });
     }
     trees.push({ hostDir, imagePath });

@@ -39,6 +39,8 @@ export interface Directive {
   /** Where it was written, for error messages and `rapido-store why`. */
   file: string;
   line: number;
+  /** The rapido.conf keys `${VAR}` expanded into args, when any (named by an error about a missing host path). */
+  refs?: string[];
 }
 
 /** `tree --all /IMAGE/PATH HOST_DIR`: keep what a tree leaves out by default (.git, build droppings). */

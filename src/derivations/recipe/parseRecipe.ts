@@ -81,7 +81,8 @@ function parseFile(path: string, conf: RapidoConfig, recipe: Recipe, stack: stri
       recipe.description ??= expand(rest, conf, recipe, where);
       continue;
     }
-    const words = splitRecipeWords(rest, where).map((w) => expand(w, conf, recipe, where));
+    const refs: string[] = [];
+    const words = splitRecipeWords(rest, where).map((w) => expand(w, conf, recipe, where, refs));
     const { min, max } = DIRECTIVES[kind];
     if (words.length < min || words.length > max) {
       const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
@@ -119,7 +120,7 @@ function parseFile(path: string, conf: RapidoConfig, recipe: Recipe, stack: stri
       continue;
     }
     checkArgs(kind, args, where);
-    recipe.directives.push({ kind, args, file: path, line: n + 1 });
+    recipe.directives.push({ kind, args, file: path, line: n + 1, ...(refs.length ? { refs: [...new Set(refs)] } : {}) });
   }
 }
 
@@ -174,11 +175,17 @@ function declareVar(name: string, dflt: string | undefined, conf: RapidoConfig, 
   recipe.vars[name] = v;
 }
 
-/** `${VAR}` / `$VAR` from rapido.conf or the environment; unset is an error, never an empty string. */
-function expand(word: string, conf: RapidoConfig, recipe: Recipe, where: string): string {
+/**
+ * `${VAR}` / `$VAR` from rapido.conf or the environment, else the default of
+ * an `env VAR DEFAULT` above it; unset is an error, never an empty string.
+ * The names used are appended to `refs` (a missing host path names its key).
+ */
+function expand(word: string, conf: RapidoConfig, recipe: Recipe, where: string, refs: string[] = []): string {
   return word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a: string, b: string) => {
     const name = a ?? b;
-    const v = conf.get(name);
+    refs.push(name);
+    // recipe.vars holds a name conf lacks only when an env line gave it its default.
+    const v = conf.get(name) ?? (Object.hasOwn(recipe.vars, name) ? recipe.vars[name] : undefined);
     if (v === undefined) {
       throw new RapidoError('CONF_MISSING', `${where}: \${${name}} is not set`, {
         hint: `set ${name}="..." in ${conf.path ?? 'rapido.conf (none found; create one or set RAPIDO_CONF)'} or export it`,

@@ -1,0 +1,32 @@
+/**
+ * End to end: the ksmbd pair (VM 1 shares xfs on zram with the in-kernel SMB
+ * server and Debian's ksmbd-tools, unpacked by scripts/setup-ksmbd-tools.sh;
+ * VM 2 mounts it with the cifs client), one `rapido boot --vms 2` under TCG
+ * with the Debian kernel, on a bridge in a network namespace the test makes.
+ */
+import { existsSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { haveQemu, QEMU_NEEDS, skipUnless } from '../helpers/hostPrereqs.js';
+import { canUseNetns, NETNS_NEEDS } from '../helpers/netns.js';
+import { inPairNetns } from '../helpers/pairNetns.js';
+import { checkSmbPair, SMB_CONF } from '../helpers/smbPair.js';
+
+/** The recipe's default KSMBD_TOOLS_DIR, which the set-up script makes; the environment's wins, as in rapido.conf. */
+const TOOLS = process.env.KSMBD_TOOLS_DIR ?? '/var/cache/rapido/ksmbd-tools';
+const KSMBD_NEEDS = `Debian's ksmbd-tools unpacked in ${TOOLS} (scripts/setup-test-services.sh runs scripts/setup-ksmbd-tools.sh) and cifs-utils`;
+const NEEDS = `${NETNS_NEEDS}; ${QEMU_NEEDS}; ${KSMBD_NEEDS}`;
+const OK = canUseNetns() && haveQemu() && existsSync(`${TOOLS}/usr/libexec/ksmbd.tools`) && existsSync('/usr/sbin/mount.cifs');
+
+/**
+ * Debian 12's kernel (6.1.192) drops every share configuration Debian 12's
+ * ksmbd-tools (3.4.7) sends: its IPC checks want the response's payload_sz,
+ * which 3.4.7 leaves at 0, so every tree connect gets BAD_NETWORK_NAME (the
+ * server's loopback check reports it). The test runs and says so; a passing
+ * run needs a ksmbd-tools that fills payload_sz in KSMBD_TOOLS_DIR.
+ */
+const KNOWN_BROKEN = 'Debian 12: kernel 6.1.192 rejects ksmbd-tools 3.4.7\'s share config responses (payload_sz 0)';
+
+describe('ksmbd', { skip: skipUnless(OK, NEEDS).skip }, () => {
+  test('ksmbd: VM 1 shares xfs on zram with the in-kernel server, VM 2 mounts it with cifs; the server reads the bytes the client wrote; an fio verify job passes on the mount', { todo: KNOWN_BROKEN }, () =>
+    inPairNetns(OK, NEEDS, SMB_CONF, (ns, p) => checkSmbPair(ns, p, 'ksmbd', 'ksmbd')));
+});
