@@ -3,7 +3,7 @@ import { vmPidDir } from '../config/loadConfig.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
 import { writeNewcSync, type NewcOptions } from '../derivations/cpio/writeNewc.js';
 import { newcMembers } from '../derivations/cpio/readNewc.js';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, derivePart, entryDigester, layerRequest, type NativePart } from '../derivations/deriveLayerKey.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, derivePart, entryDigester, keyFingerprint, layerRequest, type NativePart } from '../derivations/deriveLayerKey.js';
 import { HostInputs, lstatOrNull, sigSize, statSig } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
@@ -114,7 +114,7 @@ async function cutWithStore(
   const prevSnapshot = (plan: LayerPlan, olds: StampLayer[]): { snap: TreeSnapshot; shape: TreeShape } | undefined => {
     const memo = olds[0]?.memo?.snapshot;
     const shape = memo?.value as TreeShape | undefined;
-    if (plan.kind !== 'tree' || !memo?.key || !Array.isArray(shape?.chunks) || !Array.isArray(shape?.racy)) return undefined;
+    if (plan.kind !== 'tree' || !memo?.key || !Array.isArray(shape?.chunks) || !Array.isArray(shape?.racy) || shape?.keys !== keyFingerprint()) return undefined;
     const snap = (snaps ??= readTreeSnapshots(req.out))[plan.name];
     return snap && snapshotKey(snap) === memo.key ? { snap, shape: shape! } : undefined;
   };
@@ -308,6 +308,7 @@ async function nativeLayers(
     if (snap) memo.set('snapshot', snapshotKey(snap), {
       chunks: parts.map((p) => p.entries.length),
       weight: totalWeight(parts.flatMap((p) => p.entries)),
+      keys: keyFingerprint(),
       racy: racyInputs(stamped.inputs, cutStartMs - RACY_WINDOW_MS),
     } satisfies TreeShape);
   }

@@ -156,7 +156,7 @@ export function treeDelta(
     }
     return out;
   });
-  return { parts, inputs, racy: newest > trusted, shape: { chunks: chunks.map((c) => c.length), weight, racy: racyNow } };
+  return { parts, inputs, racy: newest > trusted, shape: { chunks: chunks.map((c) => c.length), weight, keys: shape.keys, racy: racyNow } };
 }
 
 function startsWithElfMagic(path: string): boolean {

@@ -82,6 +82,20 @@ export function entryDigester(store: FileDigests, inputs: HostInputs): (e: CpioE
   };
 }
 
+/**
+ * The key this build gives a fixed sample derivation: a fingerprint of how
+ * keys are hashed. A tree delta keeps the last cut's keys for the chunks it
+ * did not touch, so it is only taken when the build that recorded them
+ * hashed keys the same way (another rapido may have changed what a key
+ * covers without changing the entries).
+ */
+export function keyFingerprint(): string {
+  return hashString(derivationKeyText({
+    builder: 'native-tree', version: NATIVE_BUILDER_VERSION, layer: 'tree:/s', directives: [['tree', '/s', '/h']], epoch: 1,
+    post: [{ kind: 'file', path: '/h/p' }], entries: [['s', 'dir', 0o755, ''], ['s/f', 'file', 0o644, '0123456789abcdef', '/h/f'], ['s/l', 'symlink', 0o777, 'f']],
+  }));
+}
+
 /** A layer's key and derivation from its entries. */
 export function derivePart(plan: LayerPlan, ctx: CutContext, name: string, entries: CpioEntry[], digestOf: (e: CpioEntry) => string): NativePart {
   const derivation = nativeDerivation(plan, ctx, entries, digestOf);

@@ -31,6 +31,8 @@ export interface TreeShape {
   chunks: number[];
   /** Their total weight (treeChunks.ts), which decides whether the tree is chunked at all; absent: computed again. */
   weight?: number;
+  /** keyFingerprint() of the build that made the chunks' keys: another one re-derives them all. */
+  keys?: string;
   /** Inputs changed within the racy window of that cut: re-checked (a file re-hashed, a directory re-read) even if their signature holds. */
   racy: string[];
 }
