@@ -13,7 +13,8 @@ export type StampInput = [path: string, sig: StatSig | null, digest?: string];
  * no database, no hashing and no builder loaded. It is a cache: a missing or
  * unreadable stamp only means the slow path runs.
  */
-export const STAMP_VERSION = 5;
+// 6: layer keys stopped holding host paths (store format 2); a stamp of 5 holds keys hashed the old way.
+export const STAMP_VERSION = 6;
 /** Git's racy-clean rule: a file modified this close to the stamp may change again within the same timestamp. */
 export const RACY_WINDOW_MS = 1000;
 
