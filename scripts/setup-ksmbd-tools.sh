@@ -35,8 +35,11 @@ if [ "$codename" = bookworm ]; then
 	# lists and downloads private to this script.
 	aptdir=$cache/.apt-$codename-backports
 	${sudo:-} mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
-	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$codename" |
-		${sudo:-} tee "$aptdir/backports.sources" >/dev/null
+	if [ ! -f "$aptdir/backports.sources" ]; then
+		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$codename" |
+			${sudo:-} tee "$aptdir/backports.sources.new" >/dev/null
+		${sudo:-} mv "$aptdir/backports.sources.new" "$aptdir/backports.sources"
+	fi
 	apt=(-o Dir::Etc::SourceList="$aptdir/backports.sources" -o Dir::Etc::SourceParts=/dev/null
 		-o Dir::State::Lists="$aptdir/lists" -o Dir::Cache="$aptdir/cache")
 fi
