@@ -44,7 +44,7 @@ check=$!
 # cifs' 180 s echo timeout: watch for the oops rather than wait it out.
 while kill -0 "$check" 2>/dev/null; do
 	if dmesg | grep -q 'RIP: .*\[ksmbd\]'; then
-		echo "ksmbd: server: the kernel's ksmbd ($(uname -r)) crashed serving a loopback mount of //127.0.0.1/$share; the kernel said:"
+		echo "ksmbd: server: the kernel's ksmbd ($(uname -r)) crashed while a loopback mount of //127.0.0.1/$share was under way (a client's open can be the one that hit it); the kernel said:"
 		dmesg | grep -E 'BUG:|Oops|RIP:|\] +(smb2_|handle_ksmbd_work)' | head -n 6
 		exit 1
 	fi
