@@ -9,6 +9,12 @@
 # which is the ksmbd recipe's default: a symlink to ksmbd-tools-VERSION beside
 # it, swapped atomically when a newer Debian version is unpacked.
 #
+# On Debian 12 it comes from bookworm-backports (3.5.x): bookworm's own 3.4.7
+# leaves payload_sz unset in its share-config replies, which bookworm's
+# kernel (6.1.1xx) rejects, so every tree connect fails. Backports is read
+# through apt options and lists of this script's own (in the cache), never
+# added to the system's sources.
+#
 # Cache: $RAPIDO_KSMBD_CACHE (default: /var/cache/rapido; sudo when not root).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,13 +28,28 @@ sudo=
 # ksmbd-tools' Depends, less libc6 (apt-cache depends ksmbd-tools).
 apt_install_missing setup-ksmbd-tools libglib2.0-0 libnl-3-200 libnl-genl-3-200
 
+apt=()
+codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+if [ "$codename" = bookworm ]; then
+	# The system's package state (installed packages) as usual; sources,
+	# lists and downloads private to this script.
+	aptdir=$cache/.apt-$codename-backports
+	${sudo:-} mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
+	if [ ! -f "$aptdir/backports.sources" ]; then
+		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$codename" |
+			${sudo:-} tee "$aptdir/backports.sources.new" >/dev/null
+		${sudo:-} mv "$aptdir/backports.sources.new" "$aptdir/backports.sources"
+	fi
+	apt=(-o Dir::Etc::SourceList="$aptdir/backports.sources" -o Dir::Etc::SourceParts=/dev/null
+		-o Dir::State::Lists="$aptdir/lists" -o Dir::Cache="$aptdir/cache")
+fi
 candidate() {
-	apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
+	apt-cache "${apt[@]}" policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
 }
 version=$(candidate)
 if [ -z "$version" ]; then
-	# No package lists yet (a fresh container): fetch them once.
-	${sudo:-} apt-get -o DPkg::Lock::Timeout=600 -qq update
+	# No package lists yet (a fresh container, or backports' first use): fetch them once.
+	${sudo:-} apt-get "${apt[@]}" -o DPkg::Lock::Timeout=600 -qq update
 	version=$(candidate)
 fi
 if [ -z "$version" ]; then
@@ -47,7 +68,7 @@ if [ ! -f "$dest/.rapido-unpacked" ]; then
 	echo "setup-ksmbd-tools: unpacking $pkg $version into $dest" >&2
 	# apt-get download writes into the current directory; _apt cannot read a
 	# root-only one, which apt only warns about.
-	(cd "$tmp" && ${sudo:-} apt-get -qq download "$pkg=$version" 2>&1 | grep -v 'unsandboxed' >&2 || :)
+	(cd "$tmp" && ${sudo:-} apt-get "${apt[@]}" -qq download "$pkg=$version" 2>&1 | grep -v 'unsandboxed' >&2 || :)
 	deb=("$tmp"/"$pkg"_*.deb)
 	[ -f "${deb[0]}" ] || { echo "setup-ksmbd-tools: apt-get download $pkg=$version fetched nothing" >&2; exit 1; }
 	${sudo:-} dpkg-deb -x "${deb[0]}" "$tmp/root"
