@@ -13,14 +13,9 @@ set -euo pipefail
 # open-iscsi: the iSCSI recipes' initiator (iscsid, iscsiadm); tgt: tgt-iscsi's target (tgtd, tgtadm).
 # nfs-kernel-server (rpc.nfsd, exportfs, rpc.mountd, nfsdcld), nfs-common (mount.nfs,
 # rpc.statd, sm-notify), rpcbind: the nfsd recipe's server and client.
-<<<<<<< HEAD
 # nginx: serves a pushed file:// layer cache read-only (the http:// substituter test starts its own on loopback).
-debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd qemu-block-extra iproute2
-	dropbear-bin openssh-client samba cifs-utils open-iscsi tgt nfs-kernel-server nfs-common rpcbind nginx)
-=======
 debs=(ceph-mon ceph-osd ceph-mgr ceph-mds ceph-common ceph-fuse rbd-nbd radosgw curl qemu-block-extra iproute2
-	dropbear-bin openssh-client samba cifs-utils open-iscsi tgt nfs-kernel-server nfs-common rpcbind)
->>>>>>> main
+	dropbear-bin openssh-client samba cifs-utils open-iscsi tgt nfs-kernel-server nfs-common rpcbind nginx)
 # The recipes only copy these programs into images: the host must not start
 # them (iscsid, rpcbind on port 111, the host kernel's nfsd; a started one
 # would only see the host's network namespace, never a test's). A

@@ -145,15 +145,28 @@ async function cutWithStore(
   };
   const outcomesOf = (plan: LayerPlan, rs: LayerResult[], ms: number): LayerOutcome[] =>
     rs.map((r) => ({ name: r.name, builder: builderName(plan), key: r.key, size: r.size, source: r.source, ms: ms / rs.length }));
-  for (const [i, plan] of plans.entries()) {
+  // The plans run side by side: while one waits for a substituter's downloads, the next derives its
+  // keys or builds (the work itself is synchronous, so only waits overlap). Results are taken in order.
+  const started = plans.map((_, i) => {
     const t0 = performance.now();
-    progress.start(plan.name, builderName(plan));
-    const rs = await cutPlan(i, true);
-    results.push(rs);
-    const os = outcomesOf(plan, rs, performance.now() - t0);
-    for (const o of os) progress.done(o);
-    flushNotices();
-    outcomes.push(os);
+    const p = cutPlan(i, true).then((rs) => ({ rs, ms: performance.now() - t0 }));
+    p.catch(() => {}); // awaited below; a failure after an earlier one must not go unhandled
+    return p;
+  });
+  try {
+    for (const [i, plan] of plans.entries()) {
+      progress.start(plan.name, builderName(plan));
+      const { rs, ms } = await started[i];
+      results.push(rs);
+      const os = outcomesOf(plan, rs, ms);
+      for (const o of os) progress.done(o);
+      flushNotices();
+      outcomes.push(os);
+    }
+  } catch (e) {
+    // Nothing may still write to the store once the cut's guard and LMDB go.
+    await Promise.allSettled(started);
+    throw e;
   }
 
   let composed: ReturnType<typeof composeImage> | undefined;

@@ -22,6 +22,7 @@ export class CutStore {
   readonly dir: StoreDir;
   private db?: Store;
   private mod?: StoreModule;
+  private opening?: Promise<Store>;
   private readonly pending: LayerRecord[] = [];
   /** path → [signature, digest] from the previous stamp; built on first use (a cut that hashes nothing, e.g. a new -x step, never needs it). */
   private knownMap?: Map<string, [string | null, string]>;
@@ -49,12 +50,14 @@ export class CutStore {
   }
 
   async open(): Promise<Store> {
-    if (!this.db) {
-      this.mod = await import('../store/index.js');
-      this.db = this.mod.openStore(this.dir.dir, { ...this.access, readOnly: this.dir.readOnly });
-      for (const rec of this.pending.splice(0)) this.mod.putLayer(this.db, rec);
-    }
-    return this.db;
+    // One opening for all callers: a cut's plans run side by side, and two could ask at once.
+    this.opening ??= import('../store/index.js').then((mod) => {
+      this.mod = mod;
+      this.db = mod.openStore(this.dir.dir, { ...this.access, readOnly: this.dir.readOnly });
+      for (const rec of this.pending.splice(0)) mod.putLayer(this.db, rec);
+      return this.db;
+    });
+    return this.opening;
   }
 
   /** A file's digest: from the stamp if its signature is unchanged, else the stat cache when LMDB is open, else hashed now. */
@@ -131,6 +134,7 @@ export class CutStore {
   async close(): Promise<void> {
     const db = this.db;
     this.db = undefined;
+    this.opening = undefined;
     await db?.close();
   }
 }
