@@ -33,18 +33,23 @@ export async function bootGroup(base: BootVmOptions, count: number, graceMs = SE
         base.onConsoleLine?.(prefix + line);
       },
       log: (line) => log(prefix + line),
+      // A server's failed steps stop the client as soon as it reports them, not when it has powered off.
+      onStatus: n < count ? (status) => serverStatus(n, status) : undefined,
       stop: n < count ? AbortSignal.any([stopServers.signal, stopAll.signal]) : AbortSignal.any([stopClient.signal, stopAll.signal]),
     }));
   }
-  let serverFailed: BootResult | undefined;
+  let serverFailed: { vmNum: number; status: number } | undefined;
   let clientDone = false;
+  function serverStatus(vmNum: number, status: number): void {
+    if (status === 0 || serverFailed || clientDone) return;
+    serverFailed = { vmNum, status };
+    log(`[vm${vmNum}] the server's steps failed with status ${status}: stopping VM ${count}, which would only wait for it`);
+    stopClient.abort();
+  }
   void boots[count - 1].then(() => (clientDone = true), () => {});
   for (const b of boots.slice(0, -1)) {
     void b.then((r) => {
-      if (r.reason !== 'guest' || r.status === 0 || serverFailed || clientDone) return;
-      serverFailed = r;
-      log(`[vm${r.vmNum}] the server's steps failed with status ${r.status}: stopping VM ${count}, which would only wait for it`);
-      stopClient.abort();
+      if (r.reason === 'guest') serverStatus(r.vmNum, r.status);
     }, () => {});
   }
   // A server that fails to start must not leave the others running.
@@ -67,7 +72,7 @@ export async function bootGroup(base: BootVmOptions, count: number, graceMs = SE
   const failed = results.find((x) => !x.ok);
   if (failed && !failed.ok) throw failed.e;
   for (const x of results.slice(0, -1)) {
-    if (x.ok && x.r.reason === 'guest' && x.r.status !== 0 && x.r !== serverFailed) log(`[vm${x.r.vmNum}] the server's steps failed with status ${x.r.status}`);
+    if (x.ok && x.r.reason === 'guest' && x.r.status !== 0 && x.r.vmNum !== serverFailed?.vmNum) log(`[vm${x.r.vmNum}] the server's steps failed with status ${x.r.status}`);
   }
   // The client stopped for a failed server: that failure is the result.
   if (serverFailed && client.ok && client.r.reason === 'stopped') return serverFailed.status;

@@ -51,6 +51,12 @@ export interface BootVmOptions {
   qemuBinary?: string;
   /** Each console line (non-interactive only; firmware, kernel and the steps' output), without line ending or escape sequences. */
   onConsoleLine?: (line: string) => void;
+  /**
+   * The guest's status as soon as it reports it on the status port, while
+   * the VM may still be powering off (a wedged kernel can take minutes):
+   * `--vms` stops the client at once when a server's steps failed.
+   */
+  onStatus?: (status: number) => void;
   /** Where the console is copied live when not interactive; default process.stdout, null for nowhere. */
   consoleOut?: NodeJS.WritableStream | null;
   /**
@@ -198,12 +204,24 @@ export async function bootVm(opts: BootVmOptions): Promise<BootResult> {
       });
     }
 
-    const run = await runQemu(qemu, args, opts, log, router, (c, stop) => {
-      child = c;
-      stopQemu = stop;
-      if (c.pid) slot!.qemuPid = c.pid;
-      if (opts.stop?.aborted) onStop();
-    });
+    const onStatus = opts.onStatus;
+    const watchStatus = onStatus && setInterval(() => {
+      const status = parseStatus(readStatusText(statusFile!));
+      if (status === undefined) return;
+      clearInterval(watchStatus);
+      onStatus(status);
+    }, STATUS_POLL_MS);
+    let run: Awaited<ReturnType<typeof runQemu>>;
+    try {
+      run = await runQemu(qemu, args, opts, log, router, (c, stop) => {
+        child = c;
+        stopQemu = stop;
+        if (c.pid) slot!.qemuPid = c.pid;
+        if (opts.stop?.aborted) onStop();
+      });
+    } finally {
+      clearInterval(watchStatus);
+    }
     if (interrupted) throw interruptedError(interrupted);
 
     const statusText = readStatusText(statusFile);
@@ -366,6 +384,9 @@ function runQemu(
     });
   });
 }
+
+/** How often onStatus looks at the status port's file: a small read, only for `--vms` servers. */
+const STATUS_POLL_MS = 250;
 
 /** What the guest wrote on its status port ('' when nothing). */
 function readStatusText(statusFile: string): string {
