@@ -13,12 +13,16 @@
 # leaves payload_sz unset in its share-config replies, which bookworm's
 # kernel (6.1.1xx) rejects, so every tree connect fails. Backports is read
 # through apt options and lists of this script's own (in the cache), never
-# added to the system's sources.
+# added to the system's sources. Its kernel (6.1) then oopses in ksmbd, so
+# on Debian 12 this also runs scripts/fetch-backports-kernel.sh, which
+# unpacks bookworm-backports' kernel (6.12) and prints its KERNEL_RELEASE and
+# KERNEL_INSTALL_MOD_PATH lines after KSMBD_TOOLS_DIR's.
 #
 # Cache: $RAPIDO_KSMBD_CACHE (default: /var/cache/rapido; sudo when not root).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 . "$repo/scripts/lib/apt-missing.sh"
+. "$repo/scripts/lib/backports-apt.sh"
 cache=${RAPIDO_KSMBD_CACHE:-/var/cache/rapido}
 link=$cache/ksmbd-tools
 pkg=ksmbd-tools
@@ -28,28 +32,13 @@ sudo=
 # ksmbd-tools' Depends, less libc6 (apt-cache depends ksmbd-tools).
 apt_install_missing setup-ksmbd-tools libglib2.0-0 libnl-3-200 libnl-genl-3-200
 
-apt=()
-codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
-if [ "$codename" = bookworm ]; then
-	# The system's package state (installed packages) as usual; sources,
-	# lists and downloads private to this script.
-	aptdir=$cache/.apt-$codename-backports
-	${sudo:-} mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
-	if [ ! -f "$aptdir/backports.sources" ]; then
-		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$codename" |
-			${sudo:-} tee "$aptdir/backports.sources.new" >/dev/null
-		${sudo:-} mv "$aptdir/backports.sources.new" "$aptdir/backports.sources"
-	fi
-	apt=(-o Dir::Etc::SourceList="$aptdir/backports.sources" -o Dir::Etc::SourceParts=/dev/null
-		-o Dir::State::Lists="$aptdir/lists" -o Dir::Cache="$aptdir/cache")
-fi
-candidate() {
-	apt-cache "${apt[@]}" policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
-}
+# Backports (bookworm) through private apt options: scripts/lib/backports-apt.sh.
+backports_apt "$cache"
+candidate() { backports_candidate "$pkg"; }
 version=$(candidate)
 if [ -z "$version" ]; then
 	# No package lists yet (a fresh container, or backports' first use): fetch them once.
-	${sudo:-} apt-get "${apt[@]}" -o DPkg::Lock::Timeout=600 -qq update
+	backports_update
 	version=$(candidate)
 fi
 if [ -z "$version" ]; then
@@ -86,3 +75,5 @@ if [ "$(readlink "$link" 2>/dev/null)" != "${dest##*/}" ]; then
 	${sudo:-} mv -T "$link.new" "$link"
 fi
 echo "KSMBD_TOOLS_DIR=$link"
+# Debian 12's kernel oopses in ksmbd: its backports kernel too (its KERNEL_* lines; nothing elsewhere).
+"$repo/scripts/fetch-backports-kernel.sh"

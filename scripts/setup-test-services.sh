@@ -29,5 +29,6 @@ if [ ! -e "$policy" ]; then
 	${sudo:-} chmod 0755 "$policy"
 fi
 apt_install_missing setup-test-services "${debs[@]}"
-# ksmbd-tools (the ksmbd recipe's server) conflicts with samba: unpacked into a cache, not installed.
+# ksmbd-tools (the ksmbd recipe's server) conflicts with samba: unpacked into a cache, not installed;
+# on Debian 12 with bookworm-backports' kernel (scripts/fetch-backports-kernel.sh), which the ksmbd e2e boots.
 "$(dirname "$0")/setup-ksmbd-tools.sh" >/dev/null

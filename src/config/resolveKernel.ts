@@ -7,7 +7,7 @@ import { isDir, type RapidoConfig } from './loadConfig.js';
 
 export interface KernelInfo {
   release: string;
-  /** The bootable image: KERNEL_SRC's bzImage or /boot/vmlinuz-<release>. */
+  /** The bootable image: KERNEL_SRC's bzImage, or <KERNEL_INSTALL_MOD_PATH>/boot/vmlinuz-<release> when there, or /boot's. */
   image: string;
   /** Where this release's modules live (may not exist: only `kmod` needs it). */
   modDir: string;
@@ -19,7 +19,8 @@ export interface KernelInfo {
 
 /**
  * KERNEL_SRC (a built tree; a different KERNEL_RELEASE next to it is an
- * error), then KERNEL_RELEASE, then the running kernel if it has an image and
+ * error), then KERNEL_RELEASE (its image from KERNEL_INSTALL_MOD_PATH/boot
+ * when there, as in an unpacked kernel package, else /boot), then the running kernel if it has an image and
  * modules, else the newest kernel in /boot with modules. Modules come from
  * KERNEL_INSTALL_MOD_PATH, else ${KERNEL_SRC}/mods when it exists, else /lib/modules.
  */
@@ -36,7 +37,12 @@ export function resolveKernel(conf: RapidoConfig, bootDir = '/boot', modulesRoot
 
   const rel = conf.get('KERNEL_RELEASE');
   const configOf = (r: string) => join(bootDir, `config-${r}`);
-  if (rel) return { release: rel, image: join(bootDir, `vmlinuz-${rel}`), modDir: modDirFor(rel), config: configOf(rel), source: 'KERNEL_RELEASE' };
+  if (rel) {
+    // An unpacked kernel package (dpkg-deb -x: boot/ beside lib/modules/) as KERNEL_INSTALL_MOD_PATH: its own image goes with its modules.
+    const beside = modPath ? join(modPath, 'boot') : undefined;
+    const dir = beside && existsSync(join(beside, `vmlinuz-${rel}`)) ? beside : bootDir;
+    return { release: rel, image: join(dir, `vmlinuz-${rel}`), modDir: modDirFor(rel), config: join(dir, `config-${rel}`), source: 'KERNEL_RELEASE' };
+  }
 
   const running = hostRelease();
   if (existsSync(join(bootDir, `vmlinuz-${running}`)) && isDir(modDirFor(running))) {

@@ -38,6 +38,25 @@ test('KERNEL_SRC: the tree\'s release and bzImage; modules in /lib/modules unles
   });
 });
 
+test('KERNEL_RELEASE with KERNEL_INSTALL_MOD_PATH: an unpacked kernel package\'s own boot/vmlinuz and config when there, else /boot\'s', () => {
+  withTree((dir) => {
+    const pkg = join(dir, 'pkg');
+    mkdirSync(join(pkg, 'lib/modules/6.12.9'), { recursive: true });
+    const c = conf(dir, { KERNEL_RELEASE: '6.12.9', KERNEL_INSTALL_MOD_PATH: 'pkg' });
+    // No image beside the modules: /boot's, as before.
+    assert.deepEqual(resolveKernel(c, join(dir, 'boot'), join(dir, 'lm')), {
+      release: '6.12.9', image: join(dir, 'boot/vmlinuz-6.12.9'), modDir: join(pkg, 'lib/modules/6.12.9'), config: join(dir, 'boot/config-6.12.9'), source: 'KERNEL_RELEASE',
+    });
+    mkdirSync(join(pkg, 'boot'));
+    writeFileSync(join(pkg, 'boot/vmlinuz-6.12.9'), 'image');
+    assert.deepEqual(resolveKernel(c, join(dir, 'boot'), join(dir, 'lm')), {
+      release: '6.12.9', image: join(pkg, 'boot/vmlinuz-6.12.9'), modDir: join(pkg, 'lib/modules/6.12.9'), config: join(pkg, 'boot/config-6.12.9'), source: 'KERNEL_RELEASE',
+    });
+    // Another release's image there is not taken.
+    assert.equal(resolveKernel(conf(dir, { KERNEL_RELEASE: '6.1.1', KERNEL_INSTALL_MOD_PATH: 'pkg' }), join(dir, 'boot')).image, join(dir, 'boot/vmlinuz-6.1.1'));
+  });
+});
+
 test('KERNEL_SRC and a different KERNEL_RELEASE: one error naming both, which wins and why', () => {
   withTree((dir, tree) => {
     assert.throws(() => resolveKernel(conf(dir, { KERNEL_SRC: 'linux', KERNEL_RELEASE: '9.99.0-conflict' })), (e: RapidoError) => {
