@@ -60,15 +60,9 @@ if [ "$(cat "$dest/.rapido-unpacked" 2>/dev/null)" != "$pkg $pversion" ]; then
 	tmp=$(${sudo:-} mktemp -d "$kdir/.$release.XXXXXX")
 	trap '${sudo:-} rm -rf "$tmp"' EXIT
 	echo "$tag: unpacking $pkg $pversion into $dest" >&2
-	# apt-get download writes into the current directory; _apt cannot read a
-	# root-only one, which apt only warns about.
-	(cd "$tmp" && ${sudo:-} apt-get "${apt[@]}" -qq download "$pkg=$pversion" 2>&1 | grep -v 'unsandboxed' >&2 || :)
-	deb=("$tmp"/linux-image-*.deb)
-	[ -f "${deb[0]}" ] || { echo "$tag: apt-get download $pkg=$pversion fetched nothing" >&2; exit 1; }
-	${sudo:-} dpkg-deb -x "${deb[0]}" "$tmp/root"
-	${sudo:-} rm -f "${deb[0]}"
+	deb_unpack "$tag" "$pkg" "$pversion" "$tmp"
 	[ -f "$tmp/root/boot/vmlinuz-$release" ] && [ -d "$tmp/root/lib/modules/$release" ] || {
-		echo "$tag: ${deb[0]##*/} holds no boot/vmlinuz-$release with lib/modules/$release" >&2
+		echo "$tag: $pkg $pversion holds no boot/vmlinuz-$release with lib/modules/$release" >&2
 		exit 1
 	}
 	# The package ships no modules.dep (its postinst runs depmod): rapido's kmod needs one.
@@ -77,8 +71,5 @@ if [ "$(cat "$dest/.rapido-unpacked" 2>/dev/null)" != "$pkg $pversion" ]; then
 	${sudo:-} rm -rf "$dest"
 	${sudo:-} mv "$tmp/root" "$dest"
 fi
-if [ "$(readlink "$link" 2>/dev/null)" != "$release" ]; then
-	${sudo:-} ln -sfn "$release" "$link.new"
-	${sudo:-} mv -T "$link.new" "$link"
-fi
+swap_link "$link" "$release"
 say "$release"

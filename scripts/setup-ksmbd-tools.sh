@@ -55,14 +55,9 @@ if [ ! -f "$dest/.rapido-unpacked" ]; then
 	tmp=$(${sudo:-} mktemp -d "$cache/.$pkg.XXXXXX")
 	trap '${sudo:-} rm -rf "$tmp"' EXIT
 	echo "setup-ksmbd-tools: unpacking $pkg $version into $dest" >&2
-	# apt-get download writes into the current directory; _apt cannot read a
-	# root-only one, which apt only warns about.
-	(cd "$tmp" && ${sudo:-} apt-get "${apt[@]}" -qq download "$pkg=$version" 2>&1 | grep -v 'unsandboxed' >&2 || :)
-	deb=("$tmp"/"$pkg"_*.deb)
-	[ -f "${deb[0]}" ] || { echo "setup-ksmbd-tools: apt-get download $pkg=$version fetched nothing" >&2; exit 1; }
-	${sudo:-} dpkg-deb -x "${deb[0]}" "$tmp/root"
+	deb_unpack setup-ksmbd-tools "$pkg" "$version" "$tmp"
 	[ -x "$tmp/root/usr/libexec/ksmbd.tools" ] || [ -e "$tmp/root/usr/sbin/ksmbd.mountd" ] || {
-		echo "setup-ksmbd-tools: ${deb[0]##*/} holds no ksmbd.mountd" >&2
+		echo "setup-ksmbd-tools: $pkg $version holds no ksmbd.mountd" >&2
 		exit 1
 	}
 	echo "$pkg $version" | ${sudo:-} tee "$tmp/root/.rapido-unpacked" >/dev/null
@@ -70,10 +65,7 @@ if [ ! -f "$dest/.rapido-unpacked" ]; then
 	${sudo:-} mv "$tmp/root" "$dest"
 fi
 # The versionless name the recipe defaults to: a new link renamed over the old one.
-if [ "$(readlink "$link" 2>/dev/null)" != "${dest##*/}" ]; then
-	${sudo:-} ln -sfn "${dest##*/}" "$link.new"
-	${sudo:-} mv -T "$link.new" "$link"
-fi
+swap_link "$link" "${dest##*/}"
 echo "KSMBD_TOOLS_DIR=$link"
 # Debian 12's kernel oopses in ksmbd: its backports kernel too (its KERNEL_* lines; nothing elsewhere).
 "$repo/scripts/fetch-backports-kernel.sh"

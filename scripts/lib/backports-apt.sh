@@ -30,3 +30,23 @@ backports_candidate() {
 backports_update() {
 	${sudo:-} apt-get "${apt[@]}" -o DPkg::Lock::Timeout=600 -qq update
 }
+
+# deb_unpack TAG PKG VERSION TMP: downloads PKG=VERSION with the `apt` options
+# into the empty directory TMP and unpacks it (dpkg-deb -x) at TMP/root.
+deb_unpack() {
+	local tag=$1 pkg=$2 version=$3 tmp=$4 deb
+	# apt-get download writes into the current directory; _apt cannot read a
+	# root-only one, which apt only warns about.
+	(cd "$tmp" && ${sudo:-} apt-get "${apt[@]}" -qq download "$pkg=$version" 2>&1 | grep -v 'unsandboxed' >&2 || :)
+	deb=("$tmp"/*.deb)
+	[ -f "${deb[0]}" ] || { echo "$tag: apt-get download $pkg=$version fetched nothing" >&2; return 1; }
+	${sudo:-} dpkg-deb -x "${deb[0]}" "$tmp/root"
+	${sudo:-} rm -f "${deb[0]}"
+}
+
+# swap_link LINK NAME: LINK points at NAME (beside it), replaced atomically.
+swap_link() {
+	[ "$(readlink "$1" 2>/dev/null)" != "$2" ] || return 0
+	${sudo:-} ln -sfn "$2" "$1.new"
+	${sudo:-} mv -T "$1.new" "$1"
+}
