@@ -8,10 +8,7 @@
 set -e
 . /usr/lib/rapido/pair-lib.sh
 . /usr/lib/rapido/fstests-net-lib.sh
-if [ "$(pair_role)" = server ]; then
-	fstests_serve_only "VM 1 serves the share; the suite runs on VM 2"
-	exit 0
-fi
+fstests_serve_only "VM 1 serves the share; the suite runs on VM 2"
 share=${CIFS_SHARE:-rapido}
 srv=$(pair_addr 1)
 mnt=$(cat /run/cifs-mnt)

@@ -7,10 +7,7 @@
 set -e
 . /usr/lib/rapido/pair-lib.sh
 . /usr/lib/rapido/fstests-net-lib.sh
-if [ "$(pair_role)" = server ]; then
-	fstests_serve_only "VM 1 serves the export; the suite runs on VM 2"
-	exit 0
-fi
+fstests_serve_only "VM 1 serves the export; the suite runs on VM 2"
 share=${NFS_SHARE:-/srv/nfs}
 srv=$(pair_addr 1)
 mnt=$(cat /run/nfs-mnt)
