@@ -1,4 +1,5 @@
 import { findAwsCredentials } from './awsCredentials.js';
+import { BoundedRequest, type FetchBounds } from './boundedFetch.js';
 import { CacheFault, type CacheBackend } from './cacheBackend.js';
 import { parseS3Url } from './s3Url.js';
 import { s3Path, sha256Hex, signV4 } from './sigv4.js';
@@ -17,13 +18,6 @@ import { s3Path, sha256Hex, signV4 } from './sigv4.js';
  * damaged on the way, even over plain http.
  */
 
-export interface S3Timeouts {
-  /** Until the response headers arrive. */
-  connectMs?: number;
-  /** The longest pause between two chunks of a body. */
-  idleMs?: number;
-}
-
 const EMPTY_SHA256 = sha256Hex('');
 const ERROR_BODY_MAX = 64 * 1024;
 
@@ -32,16 +26,6 @@ const ERROR_BODY_MAX = 64 * 1024;
  * TypeError('fetch failed'), so the first error code down the cause chain,
  * else the deepest message (fetch refuses some ports outright: 'bad port').
  */
-function why(e: unknown): string {
-  let deepest = (e as Error).message;
-  for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause) {
-    const code = (c as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    deepest = (c as Error).message ?? deepest;
-  }
-  return deepest;
-}
-
 /** An S3 error document's Code and Message (`<Error><Code>NoSuchKey</Code>...`). */
 function s3Error(xml: string): { code?: string; message?: string } {
   const pick = (tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1]?.trim() || undefined;
@@ -53,7 +37,7 @@ function validPath(p: string): boolean {
   return p.length > 0 && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
-export function openS3Backend(url: string, env: NodeJS.ProcessEnv = process.env, timeouts: S3Timeouts = {}): CacheBackend {
+export function openS3Backend(url: string, env: NodeJS.ProcessEnv = process.env, timeouts: FetchBounds = {}): CacheBackend {
   const loc = parseS3Url(url);
   const display = loc.display;
   const lookup = findAwsCredentials(env);
@@ -68,51 +52,20 @@ export function openS3Backend(url: string, env: NodeJS.ProcessEnv = process.env,
     if (!validPath(p)) throw new CacheFault(display, 'protocol', `${method} ${JSON.stringify(p)}: not a cache path`);
     const target = new URL(s3Path([...root, p]), loc.endpoint);
     const headers = signV4({ method, url: target, payloadHash: body ? sha256Hex(body) : EMPTY_SHA256, region: loc.region, now: new Date() }, creds);
-    const timer = new AbortController();
-    let phase = 'connecting' as 'connecting' | 'reading';
-    let arm: NodeJS.Timeout | undefined;
-    const rearm = (ms: number | undefined) => {
-      clearTimeout(arm);
-      if (ms) arm = setTimeout(() => timer.abort(), ms);
-    };
-    rearm(timeouts.connectMs);
-
-    /** The body, re-arming the idle timer per chunk, up to `max` bytes (error documents) or all of it. */
-    async function read(res: Response, max = Infinity): Promise<Buffer> {
-      phase = 'reading';
-      rearm(timeouts.idleMs);
-      const chunks: Buffer[] = [];
-      let n = 0;
-      if (res.body) {
-        for await (const c of res.body) {
-          const b = Buffer.from(c as Uint8Array);
-          chunks.push(b);
-          n += b.length;
-          rearm(timeouts.idleMs);
-          if (n >= max) break;
-        }
-      }
-      return Buffer.concat(chunks, n);
-    }
-
+    const req = new BoundedRequest(display, `${method} ${p}`, signal, timeouts);
     try {
       // A view of the Buffer, not a copy (fetch's types want an ArrayBuffer-backed view).
       const view = body && new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength);
       // redirect: manual: a redirect (another region) must not carry the signed headers elsewhere.
-      const res = await fetch(target, { method, headers, body: view, signal: AbortSignal.any([signal, timer.signal]), redirect: 'manual' });
+      const res = await fetch(target, { method, headers, body: view, signal: req.signal, redirect: 'manual' });
       if (res.status === 200 || res.status === 204) {
         if (method !== 'GET') {
           await res.body?.cancel();
           return Buffer.alloc(0);
         }
-        const declared = res.headers.get('content-length');
-        const data = await read(res);
-        if (declared !== null && Number(declared) !== data.length) {
-          throw new CacheFault(display, 'protocol', `GET ${p}: ${data.length} bytes received, Content-Length said ${declared} (truncated)`);
-        }
-        return data;
+        return await req.read(res);
       }
-      const err = method === 'HEAD' ? {} : s3Error((await read(res, ERROR_BODY_MAX)).toString('utf8'));
+      const err = method === 'HEAD' ? {} : s3Error((await req.read(res, ERROR_BODY_MAX)).toString('utf8'));
       await res.body?.cancel().catch(() => {});
       if (res.status === 404 && err.code !== 'NoSuchBucket') return null;
       const what = `${method} ${p}: HTTP ${res.status}${err.code ? ` ${err.code}` : ''}${err.message ? `: ${err.message}` : ''}`;
@@ -120,20 +73,9 @@ export function openS3Backend(url: string, env: NodeJS.ProcessEnv = process.env,
       const kind = res.status === 401 || res.status === 403 ? 'denied' : res.status >= 500 ? 'server' : 'protocol';
       throw new CacheFault(display, kind, what);
     } catch (e) {
-      if (e instanceof CacheFault) throw e;
-      if (timer.signal.aborted) {
-        const ms = phase === 'connecting' ? timeouts.connectMs! : timeouts.idleMs!;
-        throw new CacheFault(display, 'timeout', `${method} ${p}: no ${phase === 'connecting' ? 'answer' : 'data'} for ${(ms / 1000).toFixed(1)} s`, { cause: e });
-      }
-      if (signal.aborted) {
-        const reason = signal.reason instanceof Error && signal.reason.name === 'TimeoutError' ? 'timed out' : 'cancelled';
-        throw new CacheFault(display, 'timeout', `${method} ${p}: ${reason}`, { cause: e });
-      }
-      // undici reports a body cut short (the server closed early) as a socket error while reading.
-      if (phase === 'reading') throw new CacheFault(display, 'protocol', `${method} ${p}: the transfer broke off (${why(e)})`, { cause: e });
-      throw new CacheFault(display, 'unreachable', `${method} ${p}: ${loc.endpoint.host}: ${why(e)}`, { cause: e });
+      throw req.fault(e, loc.endpoint.host);
     } finally {
-      clearTimeout(arm);
+      req.done();
     }
   }
 
