@@ -26,6 +26,8 @@ export class CutStore {
   private readonly pending: LayerRecord[] = [];
   /** path → [signature, digest] from the previous stamp; built on first use (a cut that hashes nothing, e.g. a new -x step, never needs it). */
   private knownMap?: Map<string, [string | null, string]>;
+  /** Records this cut put: their lastUsedAt is already this cut's, so finish() need not rewrite them (a big derivation each). */
+  private readonly recorded = new Set<string>();
   /** Layer objects whose size and digest this cut knows without LMDB: the stamp's and those built now. */
   private readonly expected = new Map<string, { size: number; digest: string }>();
 
@@ -109,13 +111,15 @@ export class CutStore {
   }
 
   record(rec: LayerRecord): void {
+    this.recorded.add(rec.key);
     this.expected.set(rec.key, { size: rec.size, digest: rec.digest });
     if (this.db && this.mod) this.mod.putLayer(this.db, rec);
     else this.pending.push(rec);
   }
 
   /** Records the cut (history, last use) and closes LMDB if it was opened. */
-  async finish(cut: CutRecord, used: string[]): Promise<void> {
+  async finish(cut: CutRecord, usedKeys: string[]): Promise<void> {
+    const used = usedKeys.filter((k) => !this.recorded.has(k));
     if (this.db && this.mod) {
       try {
         const { db, mod } = this;

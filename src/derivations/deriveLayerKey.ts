@@ -9,7 +9,7 @@ import { HostInputs } from './hostInputs.js';
 import { LayerMemo } from './layerMemo.js';
 import type { LayerPlan } from './layerPlan.js';
 import { derivationKeyText, nativeDerivation, type NativeDerivation } from './nativeDerivation.js';
-import { chunkEntries } from './treeChunks.js';
+import { CHUNK_RULE, chunkEntries } from './treeChunks.js';
 import type { TreeWalkInfo } from './builders/treeLayer.js';
 import { shownVars } from './recipe/secrets.js';
 
@@ -90,7 +90,8 @@ export function entryDigester(store: FileDigests, inputs: HostInputs): (e: CpioE
  * covers without changing the entries).
  */
 export function keyFingerprint(): string {
-  return hashString(derivationKeyText({
+  // The chunking rule too: the delta re-chunks from the recorded boundaries, which must come from the same rule.
+  return hashString(CHUNK_RULE + derivationKeyText({
     builder: 'native-tree', version: NATIVE_BUILDER_VERSION, layer: 'tree:/s', directives: [['tree', '/s', '/h']], epoch: 1,
     post: [{ kind: 'file', path: '/h/p' }], entries: [['s', 'dir', 0o755, ''], ['s/f', 'file', 0o644, '0123456789abcdef', '/h/f'], ['s/l', 'symlink', 0o777, 'f']],
   }));

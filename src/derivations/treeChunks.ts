@@ -9,21 +9,29 @@ import { sortedEntries } from './cpio/writeNewc.js';
  * restic, but on each entry's *path* (FNV-1a), not its bytes: the same
  * entries give the same chunks on any machine, whatever the edit history.
  * A cut falls before entry e when the chunk holds at least MIN bytes and
- * either hash(path) < 2^32 * weight(e) / AVG (so boundaries come about every
- * AVG bytes, whatever the files' sizes) or adding e would pass MAX. Editing a
- * file's content changes only its weight: the boundaries move only if that
- * crosses MIN or MAX (rare for a small edit), and then only nearby ones
- * (the next hash boundary resynchronises). Adding or removing a file moves at
- * most the boundaries next to it.
+ * either hash(path) < 2^32 * (weight(e) / AVG + 1 / AVG_ENTRIES) (so
+ * boundaries come about every AVG bytes or AVG_ENTRIES entries, whichever is
+ * sooner, whatever the files' sizes), or adding e would pass MAX bytes or
+ * MAX_ENTRIES entries. The entry term keeps a chunk of many small files (a
+ * suite's test scripts) small too: an edit re-derives and rewrites a chunk,
+ * and what that costs grows with its entries as much as with its bytes.
+ * Editing a file's content changes only its weight: the boundaries move only
+ * if that crosses MIN or MAX (rare for a small edit), and then only nearby
+ * ones (the next hash boundary resynchronises). Adding or removing a file
+ * moves at most the boundaries next to it.
  *
  * Entries are split in archive order (the newc writer's sort), so every
  * directory comes before what it holds, in the same or an earlier chunk:
  * the kernel unpacks the concatenated chunks in order and finds each parent.
  */
 export const CHUNK_THRESHOLD = 16 << 20;
-const MIN = 512 << 10;
+const MIN = 64 << 10;
 const AVG = 2 << 20;
 const MAX = 8 << 20;
+const AVG_ENTRIES = 256;
+const MAX_ENTRIES = 1024;
+/** Changes whenever the rule above does: chunks recorded under another rule are not patched (cut/treeDelta.ts), they are cut again. */
+export const CHUNK_RULE = `v2:${MIN}:${AVG}:${MAX}:${AVG_ENTRIES}:${MAX_ENTRIES}`;
 
 /** About what an entry takes in the archive: header, name, data. */
 function weight(e: CpioEntry): number {
@@ -107,7 +115,7 @@ function cutFrom(entries: CpioEntry[], from: number, chunks: CpioEntry[][], old:
   for (let i = from; i < entries.length; i++) {
     const e = entries[i];
     const w = weight(e);
-    if (bytes >= MIN && (bytes + w > MAX || pathHash(e.path) < (2 ** 32 * w) / AVG)) {
+    if (bytes >= MIN && (bytes + w > MAX || i - start >= MAX_ENTRIES || pathHash(e.path) < 2 ** 32 * (w / AVG + 1 / AVG_ENTRIES))) {
       chunks.push(entries.slice(start, i));
       start = i;
       bytes = 0;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { uniqueSuffix } from '../store/uniqueSuffix.js';
 import type { CpioEntry } from './cpio/cpioEntry.js';
 import { sortedEntries } from './cpio/writeNewc.js';
 import type { TreeWalkInfo } from './builders/treeLayer.js';
@@ -66,6 +66,7 @@ export function fromSnapshot(s: TreeSnapshot, sizeOf: (source: string) => number
   return out;
 }
 
+/** Unique per cut, not secret: the pid and a time-based suffix (node:crypto would cost the warm cut its load). */
 function newId(): string {
-  return randomBytes(8).toString('hex');
+  return process.pid.toString(16) + uniqueSuffix();
 }

@@ -7,7 +7,8 @@ import { RapidoError } from '../errors.js';
 import { createDigest } from '../store/digest.js';
 import { diskFullError, isDiskFull } from '../store/diskFull.js';
 import { isProcessAlive } from '../store/processAlive.js';
-import { sigHolds, type ImageLayout } from './stamp.js';
+import { layoutHolds, type ImageLayout } from './stamp.js';
+import { currentBootId } from './bootId.js';
 import { statSig } from '../derivations/hostInputs.js';
 
 export interface ComposeLayer {
@@ -61,8 +62,8 @@ const ZEROS = Buffer.alloc(SLOT);
  *
  * The image is never modified in place: a VM may be starting from it. We
  * keep the previous image as a spare (`.NAME.spare`), rewrite in it only the
- * slots whose layer differs from the new layout at the same offset, fdatasync
- * it, and swap it in with rename(2). A 500 MB image with one chunk of its
+ * slots whose layer differs from the new layout at the same offset, and
+ * swap it in with rename(2) (durability: syncUnlessBootKnown). A 500 MB image with one chunk of its
  * tree changed thus costs that chunk's slot in writes, not a 500 MB copy.
  * The bytes are the same as a fresh compose's: reused slots hold the same
  * object (same key) at the same offset, rewritten ones are written whole
@@ -105,8 +106,7 @@ export function composeImage(
       writeSlots(fd, kept);
       // A kept layer that was the spare's last is unpadded there; its padding lies past the spare's end, read as zeros once extended.
       ftruncateSync(fd, total);
-      // Data only: the stamp trusts this file by its stat signature, which a crash before the metadata is durable cannot match.
-      fdatasyncSync(fd);
+      syncUnlessBootKnown(fd);
     } catch (e) {
       closeSync(fd);
       try { unlinkSync(sparePath); } catch { /* gone */ } // half-rewritten: its recorded layout no longer holds
@@ -123,7 +123,7 @@ export function composeImage(
     }
     try {
       writeSlots(fd, new Set());
-      fdatasyncSync(fd);
+      syncUnlessBootKnown(fd);
     } catch (e) {
       closeSync(fd);
       try { unlinkSync(target); } catch { /* already gone */ }
@@ -143,14 +143,14 @@ export function composeImage(
       renameSync(hold, sparePath);
       // An image that was not what its stamp said (written to behind our back) is kept as the spare but never trusted.
       // Its signature is taken now: link and rename moved its ctime.
-      newSpare = currentValid ? layoutOf(sparePath, prev.current!.keys, prev.current!.sizes, prev.current!.size) : undefined;
+      newSpare = currentValid ? layoutOf(sparePath, prev.current!.keys, prev.current!.sizes, prev.current!.size, prev.current!.boot) : undefined;
     } else {
       renameSync(target, out);
     }
   } catch (e) {
     throw imageWriteError(e, out);
   }
-  return { current: layoutOf(out, keys, sizes, total), spare: newSpare, written };
+  return { current: layoutOf(out, keys, sizes, total, currentBootId()), spare: newSpare, written };
 }
 
 /** Indices of the new layers that the spare already holds: the same key at the same offset. */
@@ -171,12 +171,26 @@ function writeZeros(fd: number, from: number, to: number): number {
 }
 
 /** The layout a file now holds, with its stat signature; the size must be what the layers' slots add up to. */
-function layoutOf(path: string, keys: string[], sizes: number[], total: number): ImageLayout {
+/**
+ * The image can be re-derived from the store, so its bytes need to outlive
+ * only this boot: its layout records the boot id, and after a reboot (the
+ * only way a crash loses unsynced data) the stamp no longer vouches for it and
+ * the next cut writes it again. That saves a data sync of the whole image on
+ * every cold cut (seconds for a 500 MiB tree). Without a boot id: fdatasync,
+ * since the stamp written next vouches for these bytes.
+ */
+function syncUnlessBootKnown(fd: number): void {
+  if (currentBootId() === undefined) fdatasyncSync(fd);
+}
+
+function layoutOf(path: string, keys: string[], sizes: number[], total: number, boot: string | undefined): ImageLayout {
   const big = lstatSync(path, { bigint: true });
   if (Number(big.size) !== total) {
     throw new RapidoError('COMPOSE_FAILED', `composed image ${path} has ${big.size} bytes, expected ${total}`, { hint: 'run the cut again' });
   }
-  return { ino: String(big.ino), size: total, keys, sizes, sig: statSig(lstatSync(path)) };
+  const layout: ImageLayout = { ino: String(big.ino), size: total, keys, sizes, sig: statSig(lstatSync(path)) };
+  if (boot !== undefined) layout.boot = boot;
+  return layout;
 }
 
 function appendFile(fd: number, layer: ComposeLayer, offset: number): number {
@@ -323,7 +337,7 @@ function lstatOrUndef(p: string) {
 }
 
 function matches(layout: ImageLayout, path: string): boolean {
-  return typeof layout.sig === 'string' && sigHolds(path, layout.sig);
+  return layoutHolds(layout, path);
 }
 
 function sameKeys(a: string[], b: string[]): boolean {

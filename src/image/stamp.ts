@@ -1,6 +1,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { currentSig, lstatOrNull, statSig, type StatSig } from '../derivations/hostInputs.js';
+import { currentBootId } from './bootId.js';
 
 /** A host path, its stat signature (null: must stay absent) and, for files in the layer, its content digest. */
 export type StampInput = [path: string, sig: StatSig | null, digest?: string];
@@ -46,6 +47,11 @@ export interface ImageLayout {
   sizes: number[];
   /** Full stat signature of that file when written: any later write moves its mtime or ctime, so its bytes are no longer trusted. */
   sig: StatSig;
+  /**
+   * The boot (bootId.ts) in which the file was written without a data
+   * sync: trusted in that boot only. Absent: its bytes were synced.
+   */
+  boot?: string;
 }
 
 export interface Stamp {
@@ -109,9 +115,18 @@ export function storeIdentity(storePath: string): string | null {
 }
 
 /** True when the path is still the very file a layout or object was recorded from (no write, no replacement). */
-export function sigHolds(path: string, sig: StatSig): boolean {
+function sigHolds(path: string, sig: StatSig): boolean {
   const st = lstatOrNull(path);
   return st !== null && st.isFile() && statSig(st) === sig;
+}
+
+/**
+ * True when the path still holds the bytes a layout was recorded from: its
+ * full stat signature (any write moves mtime/ctime) and, for a file written
+ * without a data sync, the same boot (a crash may have lost its bytes).
+ */
+export function layoutHolds(layout: ImageLayout, path: string): boolean {
+  return typeof layout.sig === 'string' && (layout.boot === undefined || layout.boot === currentBootId()) && sigHolds(path, layout.sig);
 }
 
 export interface Freshness {
@@ -141,7 +156,7 @@ export function checkStamp(stamp: Stamp | undefined, request: string, out: strin
   const fresh =
     stamp.request === request &&
     unchanged.size === stamp.layers.length &&
-    sigHolds(out, stamp.current.sig) &&
+    layoutHolds(stamp.current, out) &&
     storeIdentity(stamp.store.path) === stamp.store.id &&
     stamp.layers.every((l) => sigHolds(l.object[0], l.object[1]));
   return { fresh, unchanged, changed };

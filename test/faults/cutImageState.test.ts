@@ -43,6 +43,34 @@ test('a flipped byte in the composed image: the re-cut rewrites it from the stor
   }
 });
 
+test('a reboot after a cut (its image was written without a data sync): the next cut writes the whole image again from the store', () => {
+  requireKernel();
+  const p = makeProject();
+  try {
+    const first = p.run(['cut', '-B', 'simple-example']);
+    assert.equal(first.status, 0, first.stderr);
+    const good = readFileSync(p.out);
+    const stampPath = join(p.out, '..', '.myinitrd.rapido.json');
+    const stamp = stampOf(p.out);
+    assert.equal(stamp.current.boot, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), 'the stamp names the boot that wrote the image');
+    assert.match(p.run(['cut', '-B', 'simple-example']).stderr, /up to date/);
+
+    // What the next boot sees: the same files, written in another boot. A crash may have left zeros where the bytes were.
+    stamp.current.boot = '00000000-0000-4000-8000-000000000000';
+    writeFileSync(stampPath, JSON.stringify(stamp));
+    const again = p.run(['cut', '-B', 'simple-example']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /up to date/);
+    const m = /\(0 built, \d+ reused\), ([\d.]+ \S+), ([\d.]+ \S+) written/.exec(again.stderr);
+    assert.ok(m, again.stderr);
+    assert.equal(m[2], m[1], 'the whole image is written, nothing kept from the untrusted file');
+    assert.deepEqual(readFileSync(p.out), good);
+    assert.match(p.run(['cut', '-B', 'simple-example']).stderr, /up to date/, 'trusted again in this boot');
+  } finally {
+    p.cleanup();
+  }
+});
+
 test('the store wiped after a cut: the next cut of the same recipe puts the layers in the new store', () => {
   requireKernel();
   const p = makeProject();

@@ -5,6 +5,8 @@ import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeImage, SLOT, type ComposeLayer } from '../../src/image/composeImage.js';
+import { currentBootId } from '../../src/image/bootId.js';
+import { layoutHolds } from '../../src/image/stamp.js';
 
 function layer(dir: string, key: string, size: number, fill: number): ComposeLayer {
   const path = join(dir, key);
@@ -177,6 +179,38 @@ test('compose: temp images of dead cuts beside the image are removed, a live cut
     const removed = prepareImageDir(out).map((p) => p.slice(p.lastIndexOf('/') + 1)).sort();
     assert.deepEqual(removed, names.slice(0, 3).sort());
     assert.deepEqual(readdirSync(join(dir, 'initrds')).sort(), names.slice(3).sort());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compose: an image is trusted in the boot that wrote it only; from another boot (a crash may have lost its unsynced bytes) it is written again, spare included', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rapido-compose-'));
+  try {
+    const boot = currentBootId();
+    assert.ok(boot, 'this Linux host has /proc/sys/kernel/random/boot_id');
+    const out = join(dir, 'myinitrd');
+    const a = layer(dir, 'aaaaaaaaaaaaaaaa', (1 << 20) + 10, 1);
+    const b = layer(dir, 'bbbbbbbbbbbbbbbb', 4096, 2);
+    const c = layer(dir, 'cccccccccccccccc', 512, 3);
+    const r1 = composeImage(out, [a, b], {});
+    assert.equal(r1.current.boot, boot, 'the layout names the boot that wrote it unsynced');
+    const r2 = composeImage(out, [a, c], r1);
+    assert.equal(r2.spare?.boot, boot, 'the old image keeps its boot as the spare');
+    // Same boot: the same layout is trusted as it is, and the spare's prefix is reused.
+    assert.equal(composeImage(out, [a, c], r2).written, 0);
+    assert.equal(layoutHolds(r2.current, out), true);
+    // The same files, as seen after a reboot: neither layout is trusted, the whole image is written.
+    const other = '00000000-0000-4000-8000-000000000000';
+    const fromOtherBoot = { current: { ...r2.current, boot: other }, spare: r2.spare && { ...r2.spare, boot: other } };
+    assert.equal(layoutHolds(fromOtherBoot.current, out), false);
+    const r3 = composeImage(out, [a, c], fromOtherBoot);
+    assert.equal(r3.written, slot(a) + c.size, 'written whole: no stale slot is kept');
+    assert.deepEqual(readFileSync(out), expected([a, c]));
+    assert.equal(r3.current.boot, boot);
+    assert.equal(r3.spare, undefined, 'an image from another boot is never a trusted spare');
+    // A synced layout (no boot recorded, as before) stays trusted.
+    assert.equal(layoutHolds({ ...r3.current, boot: undefined }, out), true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

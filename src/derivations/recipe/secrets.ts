@@ -1,4 +1,4 @@
-import { scryptSync } from 'node:crypto';
+import { lazyCrypto } from '../../lazyCrypto.js';
 
 /**
  * `secret VAR [DEFAULT]` values (passwords, keys) reach the guest like `env`
@@ -15,7 +15,7 @@ function standIn(name: string, value: string): string {
   const k = `${name}\0${value}`;
   let s = cache.get(k);
   if (s === undefined) {
-    s = `<secret scrypt:${scryptSync(value, `rapido-secret:${name}`, 16, { N: 1 << 14 }).toString('hex')}>`;
+    s = `<secret scrypt:${lazyCrypto().scryptSync(value, `rapido-secret:${name}`, 16, { N: 1 << 14 }).toString('hex')}>`;
     cache.set(k, s);
   }
   return s;
