@@ -9,7 +9,7 @@ import { HostInputs } from './hostInputs.js';
 import { LayerMemo } from './layerMemo.js';
 import type { LayerPlan } from './layerPlan.js';
 import { derivationKeyText, nativeDerivation, type NativeDerivation } from './nativeDerivation.js';
-import { CHUNK_RULE, chunkEntries } from './treeChunks.js';
+import { CHUNK_RULE, chunkEntries, KMODS_CHUNK_THRESHOLD } from './treeChunks.js';
 import type { TreeWalkInfo } from './builders/treeLayer.js';
 import { shownVars } from './recipe/secrets.js';
 
@@ -106,15 +106,16 @@ export function derivePart(plan: LayerPlan, ctx: CutContext, name: string, entri
 /**
  * Collects a native plan's entries and hashes each of its layers' derivation
  * into its key, without building anything. A tree heavier than
- * CHUNK_THRESHOLD gives several layers (treeChunks.ts), each keyed by its
- * own entries only: an edit in one chunk leaves the others' keys alone.
+ * CHUNK_THRESHOLD (kmods: KMODS_CHUNK_THRESHOLD) gives several layers
+ * (treeChunks.ts), each keyed by its own entries only: an edit in one chunk
+ * (a rebuilt module) leaves the others' keys alone.
  */
 export async function deriveNativeLayers(plan: LayerPlan, ctx: CutContext, store: FileDigests, memo = new LayerMemo()) {
   const inputs = new HostInputs();
   const tree: TreeWalkInfo | undefined = plan.kind === 'tree' ? { trees: [], elf: [] } : undefined;
   const entries = (await collect(plan, ctx, inputs, memo, tree)).entries();
   const digestOf = entryDigester(store, inputs);
-  const chunks = plan.kind === 'tree' ? chunkEntries(entries) : [entries];
+  const chunks = plan.kind === 'tree' ? chunkEntries(entries) : plan.kind === 'kmods' ? chunkEntries(entries, KMODS_CHUNK_THRESHOLD) : [entries];
   const parts: NativePart[] = chunks.map((chunk, i) => derivePart(plan, ctx, partName(plan, i, chunks.length), chunk, digestOf));
   return { parts, inputs, tree };
 }

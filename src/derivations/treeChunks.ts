@@ -25,6 +25,12 @@ import { sortedEntries } from './cpio/writeNewc.js';
  * the kernel unpacks the concatenated chunks in order and finds each parent.
  */
 export const CHUNK_THRESHOLD = 16 << 20;
+/**
+ * A kmods layer is chunked from a lower weight: its modules are few and big
+ * (btrfs.ko alone is megabytes), and a rebuilt module then rewrites its own
+ * chunk, not every module of the recipe.
+ */
+export const KMODS_CHUNK_THRESHOLD = 4 << 20;
 const MIN = 64 << 10;
 const AVG = 2 << 20;
 const MAX = 8 << 20;
@@ -67,9 +73,9 @@ function pathHashBytes(p: string): number {
  * as given) when they weigh at most CHUNK_THRESHOLD, so small trees stay one
  * layer.
  */
-export function chunkEntries(entries: CpioEntry[]): CpioEntry[][] {
+export function chunkEntries(entries: CpioEntry[], threshold = CHUNK_THRESHOLD): CpioEntry[][] {
   const total = totalWeight(entries);
-  if (total <= CHUNK_THRESHOLD) return [entries];
+  if (total <= threshold) return [entries];
   return cutFrom(sortedEntries(entries), 0, [], undefined);
 }
 
