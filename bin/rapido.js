@@ -4,7 +4,11 @@
 // from the small dist/bin/fast.cjs alone); everything else goes to the full CLI.
 'use strict';
 const argv = process.argv.slice(2);
-const fast = require('../dist/bin/fast.cjs').fastCheck(argv);
+const { fastCheck, requireWithCodeCache } = require('../dist/bin/fast.cjs');
+const fast = fastCheck(argv);
 if (fast === undefined) import('../dist/bin/rapido.js');
 else if (fast.done) process.exitCode = fast.code;
-else require('../dist/bin/cut.cjs').runCut(fast.args, fast.check).then((code) => { process.exitCode = code; });
+else {
+  globalThis.__rapidoImportEsm = (specifier) => import(specifier); // see src/importEsm.ts
+  requireWithCodeCache(require.resolve('../dist/bin/cut.cjs')).runCut(fast.args, fast.check).then((code) => { process.exitCode = code; });
+}

@@ -25,3 +25,5 @@ export function fastCheck(argv: string[]): FastCheck | undefined {
     return { done: false, args }; // the cut runs the check again and reports the error
   }
 }
+
+export { requireWithCodeCache } from './codeCache.js';

@@ -5,6 +5,7 @@ import { shellSplit } from '../../config/shellSplit.js';
 import type { HostInputs } from '../hostInputs.js';
 import type { LayerPlan } from '../layerPlan.js';
 import type { CutContext } from './context.js';
+import { importEsm } from '../../importEsm.js';
 
 /** dracut's own files: a change to any of them (an upgrade) must rebuild the layer. */
 const DRACUT_FILES = ['/usr/bin/dracut', '/usr/lib/dracut/dracut-version.sh', '/usr/lib/dracut/dracut-functions.sh', '/usr/lib/dracut/dracut-init.sh', '/usr/lib/dracut/dracut-install'];
@@ -57,7 +58,7 @@ export async function runDracut(req: DracutRequest, tmpRoot: string): Promise<{ 
     ...req.extraArgs,
     output,
   ];
-  const { execa } = await import('execa');
+  const { execa } = await importEsm<typeof import('execa')>('execa');
   try {
     // TMPDIR, not --tmpdir: dracut records its command line in the image
     // (build-parameter.txt), and a random path there breaks reproducibility.
