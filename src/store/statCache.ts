@@ -56,12 +56,27 @@ function matches(e: StatEntry, st: fs.BigIntStats): boolean {
 }
 
 /**
+ * A file's digest taken by a caller that read it for its own reasons (the
+ * ELF check reads small files whole): `st` is a stat taken before that read,
+ * `atNs` the wall-clock time just after it. It stands for exactly the stat
+ * and read statDigest itself would have done at that moment.
+ */
+export interface HashedRead {
+  st: fs.BigIntStats;
+  digest: string;
+  atNs: bigint;
+}
+
+/**
  * Digest of a file, from the stat cache when (dev, ino, size, mtime, ctime)
  * are unchanged since it was hashed. New entries are kept in memory until
  * flushStatCache() so hashing a whole module tree costs one transaction.
+ * With `read`, its stat and digest are used instead of stat-ing and hashing
+ * now, and the racy window is measured from when it was read.
  */
-export function statDigest(store: Store, file: string, st?: fs.BigIntStats): string {
+export function statDigest(store: Store, file: string, st?: fs.BigIntStats, read?: HashedRead): string {
   const abs = path.resolve(file);
+  if (read) st = read.st;
   st ??= fs.statSync(abs, { bigint: true });
   const s = state(store);
   const cached = s.pending.get(abs) ?? store.db.statcache.get(abs);
@@ -70,10 +85,10 @@ export function statDigest(store: Store, file: string, st?: fs.BigIntStats): str
     return cached.digest;
   }
 
-  const digest = digestFileSync(abs);
+  const digest = read ? read.digest : digestFileSync(abs);
   s.hashed++;
   // git's racy-clean rule, applied to ctime too (tar/rsync/cp -p write then set an old mtime).
-  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const nowNs = read ? read.atNs : BigInt(Date.now()) * 1_000_000n;
   const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
   if (nowNs - newest < RACY_WINDOW_NS) {
     s.racy++;

@@ -9,6 +9,7 @@ import {
   flushStatCache,
   initHasher,
   openStore,
+  RACY_WINDOW_NS,
   statCacheCounters,
   statDigest,
 } from '../../src/store/index.js';
@@ -121,4 +122,31 @@ test('close() flushes pending entries', async (t) => {
   const again = openStore(dir);
   t.after(() => again.close());
   assert.equal(again.db.statcache.get(file(5))?.digest, digestBuffer(content(5)));
+});
+
+test("a caller's read digest is used and cached under the stat taken before that read, without reading again", async (t) => {
+  const store = await tempStore(t);
+  const f = file(6);
+  const st = fs.statSync(f, { bigint: true });
+  const atNs = BigInt(Date.now()) * 1_000_000n;
+  // A digest no read of the file gives: proof that the caller's is the one used.
+  const read = { st, digest: '00000000000000aa', atNs };
+  assert.equal(statDigest(store, f, undefined, read), '00000000000000aa');
+  assert.deepEqual(statCacheCounters(store), { hits: 0, hashed: 1, racy: 0, pending: 1 });
+  flushStatCache(store);
+  assert.equal(store.db.statcache.get(f)?.digest, '00000000000000aa');
+  assert.equal(statDigest(store, f), '00000000000000aa', 'a later lookup at the same stat is a hit');
+});
+
+test("the racy window counts from the caller's read, not from when the digest is handed over", async (t) => {
+  const store = await tempStore(t);
+  const f = file(7);
+  const st = fs.statSync(f, { bigint: true });
+  const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+  // Read half a second after the last change: too fresh to cache, though "now" is well past the window.
+  const racy = { st, digest: digestBuffer(content(7)), atNs: newest + RACY_WINDOW_NS / 2n };
+  assert.equal(statDigest(store, f, undefined, racy), digestBuffer(content(7)));
+  assert.deepEqual(statCacheCounters(store), { hits: 0, hashed: 1, racy: 1, pending: 0 });
+  assert.equal(flushStatCache(store), 0);
+  assert.equal(store.db.statcache.get(f), undefined);
 });
