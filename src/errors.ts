@@ -83,6 +83,7 @@ export type ErrorCode =
   | 'NO_IMAGE'
   | 'NO_KERNEL'
   | 'NO_VM_SLOT'
+  | 'OBJECT_SIZE_MISMATCH'
   | 'OUT_UNWRITABLE'
   | 'PID_DIR'
   | 'PIN_NO_CUT'

@@ -15,9 +15,9 @@ import {
   changedInputs, layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, storeIdentity, writeStamp, type Stamp, type StampInput, type StampLayer,
 } from '../image/stamp.js';
 import type { CutContext } from '../derivations/builders/context.js';
-import { digestBuffer, hashString, initHasher } from '../store/digest.js';
+import { createDigest, digestBuffer, hashString, initHasher } from '../store/digest.js';
 import { objectPath } from '../store/objectPath.js';
-import { writeObject } from '../store/writeObject.js';
+import { writeHashedObject, writeObject } from '../store/writeObject.js';
 import { withBuildLock } from '../store/buildLock.js';
 import { withCutGuard } from '../store/cutGuard.js';
 import { recipeVmResources } from '../image/vmResources.js';
@@ -360,8 +360,11 @@ async function nativeLayers(
       const again = await store.lookup(key); // another cut may have built it while we waited
       if (again) return { name, key, ...again, source: 'store' as const, ...extra };
       const member = 'prior' in part && part.prior ? priorMembers(store, part.prior.layer, part.prior.dirty, entries.length) : undefined;
-      const { size, digest } = writeObject(store.dir, key, (fd) => {
-        writeNewcSync(fd, entries, { epoch: ctx.epoch, member });
+      const { size, digest } = writeHashedObject(store.dir, key, (fd) => {
+        // Hashed as written: writeObject need not read the archive back.
+        const hash = createDigest();
+        const size = writeNewcSync(fd, entries, { epoch: ctx.epoch, member, hash });
+        return { size, digest: hash.digest() };
       });
       const now = Date.now();
       store.record({ key, builder: derivation.builder, layerName: name, size, digest, derivation, createdAt: now, lastUsedAt: now });

@@ -6,6 +6,7 @@ import { digestFileSync } from '../store/digest.js';
 import { appendJournal } from '../store/journal.js';
 import type { LayerRecord } from '../store/layerIndex.js';
 import { objectPath } from '../store/objectPath.js';
+import type { HashedRead } from '../store/statCache.js';
 import type { Store } from '../store/openStore.js';
 import { openStoreDir, type StoreDir } from '../store/storeDir.js';
 
@@ -62,12 +63,16 @@ export class CutStore {
     return this.opening;
   }
 
-  /** A file's digest: from the stamp if its signature is unchanged, else the stat cache when LMDB is open, else hashed now. */
-  digest(path: string, sig: string | null | undefined): string {
+  /**
+   * A file's digest: from the stamp if its signature is unchanged, else the
+   * stat cache when LMDB is open, else `read` (taken at `sig` while the file
+   * was read for another reason), else hashed now.
+   */
+  digest(path: string, sig: string | null | undefined, read?: HashedRead): string {
     const k = this.known.get(path);
     if (k && sig && k[0] === sig) return k[1];
-    if (this.db && this.mod) return this.mod.statDigest(this.db, path);
-    return digestFileSync(path);
+    if (this.db && this.mod) return this.mod.statDigest(this.db, path, undefined, read);
+    return read ? read.digest : digestFileSync(path);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { CutRequest } from '../cut/cutRequest.js';
 import { guestInitPath } from '../runner/guestInitPath.js';
 import { digestBuffer, hashString } from '../store/digest.js';
+import type { HashedRead } from '../store/statCache.js';
 import { NATIVE_BUILDER_VERSION, type CutContext } from './builders/context.js';
 import type { EntrySet } from './builders/entrySet.js';
 import { canonicalJson } from './canonicalJson.js';
@@ -20,7 +21,8 @@ import { shownVars } from './recipe/secrets.js';
 
 /** Where deriving gets a host file's digest: the stamp, the stat cache or hashing it now (CutStore). */
 export interface FileDigests {
-  digest(path: string, sig: string | null | undefined): string;
+  /** `read`: a digest already taken at signature `sig` (HostInputs.hashedRead), used instead of reading the file again. */
+  digest(path: string, sig: string | null | undefined, read?: HashedRead): string;
 }
 
 export function cutContext(req: CutRequest): CutContext {
@@ -76,7 +78,7 @@ export function partName(plan: LayerPlan, i: number, n: number): string {
 export function entryDigester(store: FileDigests, inputs: HostInputs): (e: CpioEntry) => string {
   return (e) => {
     if (!e.source) return e.recordedDigest ?? digestBuffer(e.data ?? Buffer.alloc(0));
-    const d = store.digest(e.source, inputs.sigs.get(e.source));
+    const d = store.digest(e.source, inputs.sigs.get(e.source), inputs.hashedRead(e.source));
     inputs.digests.set(e.source, d);
     return d;
   };

@@ -1,7 +1,9 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RapidoError } from '../errors.js';
 import { fnmatchToRegExp } from '../glob.js';
+import { digestBuffer } from '../store/digest.js';
+import type { HashedRead } from '../store/statCache.js';
 
 /** What the dynamic loader needs to know about one ELF object. */
 export interface ElfInfo {
@@ -42,20 +44,69 @@ const EM_RISCV = 243;
  * when the file is not ELF (scripts, data, directories).
  */
 export function readElfInfo(path: string): ElfInfo | null {
-  let fd: number;
+  const fd = openElf(path);
   try {
-    fd = openSync(path, 'r');
+    return parseElf(fdHeader(fd), fdReader(fd, path), path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Files up to this size are read whole by readElfInfoHashing. For them the
+ * open/read/close of a second pass (the key's digest) costs more than the
+ * bytes; past it the hash's cost is bandwidth either way, so reading a big
+ * binary whole would only grow memory. 64 KiB holds nearly all of a test
+ * suite's scripts and helpers (fstests: 2,311 of its 2,327 executables)
+ * in one reused buffer.
+ */
+export const WHOLE_READ_MAX = 64 * 1024;
+// One shared buffer (one spare byte to notice growth): every use below is synchronous.
+let wholeBuf: Buffer | undefined;
+
+/**
+ * readElfInfo for a regular file the caller lstat'ed as `size` bytes and will
+ * need hashed: a file of at most WHOLE_READ_MAX bytes is read whole, in one
+ * read, and `read` is its digest with the fstat taken before the read (what
+ * statDigest would have done). A file whose size is not `size` gets no digest.
+ */
+export function readElfInfoHashing(path: string, size: number): { info: ElfInfo | null; read?: HashedRead } {
+  const fd = openElf(path);
+  try {
+    if (size <= WHOLE_READ_MAX) {
+      const st = fstatSync(fd, { bigint: true });
+      if (st.isFile() && st.size === BigInt(size)) {
+        const buf = (wholeBuf ??= Buffer.allocUnsafe(WHOLE_READ_MAX + 1));
+        let got = 0;
+        // Until EOF, or one byte past `size` (it grew).
+        while (got <= size) {
+          const n = readSync(fd, buf, got, buf.length - got, got);
+          if (n === 0) break;
+          got += n;
+        }
+        if (got === size) {
+          const whole = buf.subarray(0, size);
+          const read: HashedRead = { st, digest: digestBuffer(whole), atNs: BigInt(Date.now()) * 1_000_000n };
+          return { info: parseElf(whole.subarray(0, 64), bufferReader(whole, path), path), read };
+        }
+        // It changed size under us: no digest, and the header comes from a fresh read below.
+      }
+    }
+    return { info: parseElf(fdHeader(fd), fdReader(fd, path), path) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openElf(path: string): number {
+  try {
+    return openSync(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') {
       throw new RapidoError('ELF_NOT_FOUND', `${path} does not exist`, { hint: 'check the path, or install the package that provides it', cause: err });
     }
     throw new RapidoError('ELF_UNREADABLE', `cannot open ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    return parseElf(fd, path);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -90,15 +141,50 @@ class Fields {
   }
 }
 
-function parseElf(fd: number, path: string): ElfInfo | null {
+/** `len` bytes at file offset `pos`, or ELF_CORRUPT naming `what` when the file ends first. */
+type ReadAt = (pos: number, len: number, what: string) => Buffer;
+
+/** The first (up to) 64 bytes of an open file; null for a directory. */
+function fdHeader(fd: number): Buffer | null {
   const ident = Buffer.alloc(64);
-  let got: number;
   try {
-    got = readSync(fd, ident, 0, 64, 0);
+    return ident.subarray(0, readSync(fd, ident, 0, 64, 0));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EISDIR') return null;
     throw err;
   }
+}
+
+function fdReader(fd: number, path: string): ReadAt {
+  return (pos, len, what) => {
+    checkLen(len, path, what);
+    const b = Buffer.alloc(len);
+    let got = 0;
+    while (got < len) {
+      const n = readSync(fd, b, got, len - got, pos + got);
+      if (n === 0) throw corrupt(path, `${what} beyond the end of the file`);
+      got += n;
+    }
+    return b;
+  };
+}
+
+/** The same reads over a whole file in memory (views: parseElf copies what it keeps into strings). */
+function bufferReader(whole: Buffer, path: string): ReadAt {
+  return (pos, len, what) => {
+    checkLen(len, path, what);
+    if (len > 0 && pos + len > whole.length) throw corrupt(path, `${what} beyond the end of the file`);
+    return whole.subarray(pos, pos + len);
+  };
+}
+
+function checkLen(len: number, path: string, what: string): void {
+  if (len > 16 * 1024 * 1024) throw corrupt(path, `${what} of ${len} bytes`);
+}
+
+function parseElf(ident: Buffer | null, readAt: ReadAt, path: string): ElfInfo | null {
+  if (!ident) return null;
+  const got = ident.length;
   if (got < 16 || ident[0] !== 0x7f || ident[1] !== 0x45 || ident[2] !== 0x4c || ident[3] !== 0x46) return null;
   const cls = ident[4];
   const dataEnc = ident[5];
@@ -115,7 +201,7 @@ function parseElf(fd: number, path: string): ElfInfo | null {
   if (phnum === PN_XNUM) throw corrupt(path, 'more program headers than PN_XNUM is not supported');
   if (phentsize < (is64 ? 56 : 32)) throw corrupt(path, `program header size ${phentsize}`);
 
-  const ph = readAt(fd, phoff, phnum * phentsize, path, 'program headers');
+  const ph = readAt(phoff, phnum * phentsize, 'program headers');
   const p = new Fields(ph, dataEnc === 1, is64);
   const loads: { vaddr: number; offset: number; filesz: number }[] = [];
   let dyn: { offset: number; size: number } | undefined;
@@ -127,11 +213,11 @@ function parseElf(fd: number, path: string): ElfInfo | null {
     const filesz = is64 ? p.u64(o + 32) : p.u32(o + 16);
     if (type === PT_LOAD) loads.push({ vaddr, offset, filesz });
     else if (type === PT_DYNAMIC) dyn = { offset, size: filesz };
-    else if (type === PT_INTERP) info.interp = cString(readAt(fd, offset, filesz, path, 'PT_INTERP'), 0);
+    else if (type === PT_INTERP) info.interp = cString(readAt(offset, filesz, 'PT_INTERP'), 0);
   }
   if (!dyn) return info; // static
 
-  const d = readAt(fd, dyn.offset, dyn.size, path, 'dynamic section');
+  const d = readAt(dyn.offset, dyn.size, 'dynamic section');
   const df = new Fields(d, dataEnc === 1, is64);
   const entSize = is64 ? 16 : 8;
   let strtab = -1;
@@ -150,7 +236,7 @@ function parseElf(fd: number, path: string): ElfInfo | null {
   // DT_STRTAB is a virtual address: map it back to the file through the PT_LOAD segments.
   const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
   if (!seg) throw corrupt(path, 'string table outside every loaded segment');
-  const strs = readAt(fd, seg.offset + (strtab - seg.vaddr), Math.min(strsz, seg.vaddr + seg.filesz - strtab), path, 'string table');
+  const strs = readAt(seg.offset + (strtab - seg.vaddr), Math.min(strsz, seg.vaddr + seg.filesz - strtab), 'string table');
   for (const { tag, val } of tags) {
     if (val >= strs.length) throw corrupt(path, 'string offset beyond the string table');
     const s = cString(strs, val);
@@ -160,18 +246,6 @@ function parseElf(fd: number, path: string): ElfInfo | null {
     else info.runpath.push(...s.split(':').filter(Boolean));
   }
   return info;
-}
-
-function readAt(fd: number, pos: number, len: number, path: string, what: string): Buffer {
-  if (len > 16 * 1024 * 1024) throw corrupt(path, `${what} of ${len} bytes`);
-  const b = Buffer.alloc(len);
-  let got = 0;
-  while (got < len) {
-    const n = readSync(fd, b, got, len - got, pos + got);
-    if (n === 0) throw corrupt(path, `${what} beyond the end of the file`);
-    got += n;
-  }
-  return b;
 }
 
 function cString(b: Buffer, off: number): string {
@@ -202,9 +276,10 @@ export interface ElfClosure {
  * each and its PT_INTERP, each as the loader opens it (search dir + name, not
  * symlink-resolved: the caller mirrors symlinks). Each path given is treated
  * as its own program, since that is how it will run. Non-ELF paths (scripts)
- * are kept in `files` with nothing added for them.
+ * are kept in `files` with nothing added for them. `known`: headers the
+ * caller already read for some of `paths`.
  */
-export function resolveElfClosure(paths: string[]): ElfClosure {
+export function resolveElfClosure(paths: string[], known?: ReadonlyMap<string, ElfInfo>): ElfClosure {
   const infos = new Map<string, ElfInfo | null>();
   const info = (p: string) => {
     if (!infos.has(p)) infos.set(p, probeElf(p));
@@ -216,7 +291,8 @@ export function resolveElfClosure(paths: string[]): ElfClosure {
   const miss = (lib: string, neededBy: string) => missing.set(`${lib}\0${neededBy}`, { lib, neededBy });
 
   for (const root of paths) {
-    const rootInfo = readElfInfo(root);
+    // The caller may have read the programs' headers already (a tree's ELF check).
+    const rootInfo = known?.get(root) ?? readElfInfo(root);
     infos.set(root, rootInfo);
     files.add(root);
     if (!rootInfo) continue;

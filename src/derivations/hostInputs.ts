@@ -1,4 +1,5 @@
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, type BigIntStats, type Stats } from 'node:fs';
+import type { HashedRead } from '../store/statCache.js';
 
 /**
  * Records every host path a layer's content depends on, with a stat
@@ -11,6 +12,12 @@ export type StatSig = string;
 
 export function statSig(st: Stats): StatSig {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}`;
+}
+
+/** statSig of a bigint stat: Node's plain Stats derive their ms the same way (sec * 1e3 + nsec / 1e6). */
+export function statSigBig(st: BigIntStats): StatSig {
+  const ms = (ns: bigint) => Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
+  return `${st.dev}:${st.ino}:${st.size}:${ms(st.mtimeNs)}:${ms(st.ctimeNs)}:${st.mode}`;
 }
 
 /** The mtime (ms) in a full signature, without splitting it (run for every input of a big tree). */
@@ -60,6 +67,8 @@ export class HostInputs {
   readonly sigs = new Map<string, StatSig | null>();
   /** Content digests of the regular files among them, as the derivation used them. */
   readonly digests = new Map<string, string>();
+  /** Digests taken while a file was read for another reason (the ELF check), with the signature they belong to. */
+  readonly hashedReads = new Map<string, HashedRead & { sig: StatSig }>();
   /** Latest mtime seen (ms), for the racy-clean check of the stamp (mtime only, as git does: writes move it). */
   newestMtimeMs = 0;
   /** Each path's mtime (ms): the stamp keeps no digest for a file changed within the racy window. */
@@ -78,6 +87,23 @@ export class HostInputs {
     // Never weaken a full signature recorded for another reason (a `bin DIR` walk needs the dir's mtime).
     if (had === undefined || had === null || had.startsWith('kind:')) this.sigs.set(path, kindSig(st));
     return st;
+  }
+
+  /**
+   * Keeps a digest taken while `path` was read, when the stat before that read
+   * is exactly the signature recorded for it: then it is the digest of that
+   * signature's contents. Otherwise (changed since the walk's lstat) it is dropped
+   * and the file is hashed as any other.
+   */
+  noteHashedRead(path: string, read: HashedRead): void {
+    const sig = this.sigs.get(path);
+    if (sig && sig === statSigBig(read.st)) this.hashedReads.set(path, { ...read, sig });
+  }
+
+  /** The digest noted for `path`, if the signature recorded for it is still the one it was checked against. */
+  hashedRead(path: string): HashedRead | undefined {
+    const r = this.hashedReads.get(path);
+    return r && r.sig === this.sigs.get(path) ? r : undefined;
   }
 
   record(path: string, st: Stats | null): void {

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { digestFileSync } from './digest.js';
-import type { Store } from './types.js';
-import type { StatEntry } from './types.js';
+import type { StatCacheValue, StatEntry, Store } from './types.js';
 export type { StatEntry } from './types.js';
 
 export interface StatCacheCounters {
@@ -17,7 +16,8 @@ export interface StatCacheCounters {
 }
 
 interface State {
-  pending: Map<string, StatEntry>;
+  /** path → entry string (see StatCacheValue). */
+  pending: Map<string, string>;
   hits: number;
   hashed: number;
   racy: number;
@@ -45,7 +45,23 @@ function state(store: Store): State {
   return s;
 }
 
-function matches(e: StatEntry, st: fs.BigIntStats): boolean {
+/** An entry's stat part for `st`, up to and including the ':' before the digest. */
+function statPart(st: fs.BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:`;
+}
+
+/** The digest an entry holds for `st`, if it was taken at exactly that stat. */
+function cachedDigest(e: StatCacheValue | undefined, st: fs.BigIntStats): string | undefined {
+  if (typeof e === 'string') {
+    const head = statPart(st);
+    // Every field is ':'-terminated digits, so a matching prefix is a matching stat.
+    return e.length === head.length + 16 && e.startsWith(head) ? e.slice(head.length) : undefined;
+  }
+  // An older rapido's entry states the same facts: used as it is (and replaced only when the file changes).
+  return e && matchesLegacy(e, st) ? e.digest : undefined;
+}
+
+function matchesLegacy(e: StatEntry, st: fs.BigIntStats): boolean {
   return (
     e.ino === String(st.ino) &&
     e.size === Number(st.size) &&
@@ -56,24 +72,39 @@ function matches(e: StatEntry, st: fs.BigIntStats): boolean {
 }
 
 /**
+ * A file's digest taken by a caller that read it for its own reasons (the
+ * ELF check reads small files whole): `st` is a stat taken before that read,
+ * `atNs` the wall-clock time just after it. It stands for exactly the stat
+ * and read statDigest itself would have done at that moment.
+ */
+export interface HashedRead {
+  st: fs.BigIntStats;
+  digest: string;
+  atNs: bigint;
+}
+
+/**
  * Digest of a file, from the stat cache when (dev, ino, size, mtime, ctime)
  * are unchanged since it was hashed. New entries are kept in memory until
  * flushStatCache() so hashing a whole module tree costs one transaction.
+ * With `read`, its stat and digest are used instead of stat-ing and hashing
+ * now, and the racy window is measured from when it was read.
  */
-export function statDigest(store: Store, file: string, st?: fs.BigIntStats): string {
+export function statDigest(store: Store, file: string, st?: fs.BigIntStats, read?: HashedRead): string {
   const abs = path.resolve(file);
+  if (read) st = read.st;
   st ??= fs.statSync(abs, { bigint: true });
   const s = state(store);
-  const cached = s.pending.get(abs) ?? store.db.statcache.get(abs);
-  if (cached && matches(cached, st)) {
+  const cached = cachedDigest(s.pending.get(abs) ?? store.db.statcache.get(abs), st);
+  if (cached !== undefined) {
     s.hits++;
-    return cached.digest;
+    return cached;
   }
 
-  const digest = digestFileSync(abs);
+  const digest = read ? read.digest : digestFileSync(abs);
   s.hashed++;
   // git's racy-clean rule, applied to ctime too (tar/rsync/cp -p write then set an old mtime).
-  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const nowNs = read ? read.atNs : BigInt(Date.now()) * 1_000_000n;
   const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
   if (nowNs - newest < RACY_WINDOW_NS) {
     s.racy++;
@@ -81,14 +112,7 @@ export function statDigest(store: Store, file: string, st?: fs.BigIntStats): str
     return digest;
   }
   if (!store.readOnly && Buffer.byteLength(abs) <= MAX_KEY_BYTES) {
-    s.pending.set(abs, {
-      dev: String(st.dev),
-      ino: String(st.ino),
-      size: Number(st.size),
-      mtimeNs: String(st.mtimeNs),
-      ctimeNs: String(st.ctimeNs),
-      digest,
-    });
+    s.pending.set(abs, statPart(st) + digest);
     if (s.pending.size >= AUTO_FLUSH_AT) flushStatCache(store);
   }
   return digest;

@@ -24,7 +24,7 @@ export interface StoreDbs {
   meta: Database<unknown, string>;
   layers: Database<LayerRecord, string>;
   manifests: Database<ManifestVariant[], string>;
-  statcache: Database<StatEntry, string>;
+  statcache: Database<StatCacheValue, string>;
   cuts: Database<CutRecord, string>;
   hosts: Database<unknown, string>;
 }
@@ -83,7 +83,14 @@ export interface ManifestVariant {
   key: string;
 }
 
-/** What a file looked like when it was hashed. 64-bit stat fields are decimal strings. */
+/**
+ * A stat-cache entry: `dev:ino:size:mtimeNs:ctimeNs:digest`, the stat fields
+ * in decimal, the digest 16 hex chars (one string packs far faster than an
+ * object); or a StatEntry written by a rapido from before that.
+ */
+export type StatCacheValue = string | StatEntry;
+
+/** What a file looked like when it was hashed, as stat-cache entries were first written. 64-bit stat fields are decimal strings. */
 export interface StatEntry {
   dev: string;
   ino: string;

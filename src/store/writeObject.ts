@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { RapidoError } from '../errors.js';
 import { digestFd, digestFileSync } from './digest.js';
 import { diskFullError, isDiskFull } from './diskFull.js';
 import { fsyncDir } from './fsyncDir.js';
@@ -32,23 +33,55 @@ function intactExisting(finalPath: string, ours: string): WrittenObject | null {
   return digest === ours ? { size: st.size, digest, kept: true } : null;
 }
 
+/** What a producer that hashed its bytes as it wrote them reports: how many, and their digest. */
+export interface StreamedDigest {
+  size: number;
+  digest: string;
+}
+
 /**
  * Writes an immutable object so that its final name only ever holds complete,
  * durable bytes: temp file in <store>/tmp (same filesystem), produce() fills
  * it, digest, fsync, chmod 0444, rename into place, fsync the directory.
  * produce must have written everything when it returns (it is synchronous).
+ * The object's digest comes from reading the temp file back, whatever way
+ * produce wrote it.
  */
 export function writeObject(store: StoreDir, key: string, produce: (fd: number) => void): WrittenObject {
+  return write(store, key, (fd) => {
+    produce(fd);
+    return undefined;
+  });
+}
+
+/**
+ * writeObject for a producer that hashed every byte it wrote as it wrote it
+ * (writeNewcSync's `hash`): its digest is taken instead of reading the object
+ * back, once its size is checked against the file's.
+ */
+export function writeHashedObject(store: StoreDir, key: string, produce: (fd: number) => StreamedDigest): WrittenObject {
+  return write(store, key, produce);
+}
+
+function write(store: StoreDir, key: string, produce: (fd: number) => StreamedDigest | undefined): WrittenObject {
   assertWritable(store, 'write an object');
   const finalPath = objectPath(store, key);
   const tmpPath = path.join(store.paths.tmp, tmpObjectName(key));
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmpPath, 'wx+', 0o600); // read back for the digest
-    produce(fd);
+    const streamed = produce(fd);
     const size = fs.fstatSync(fd).size;
+    // A streamed digest covers only the bytes the producer passed through its hash: any it wrote
+    // another way would show as a size the file does not have. Such a producer is broken: its
+    // object is not kept.
+    if (streamed && streamed.size !== size) {
+      throw new RapidoError('OBJECT_SIZE_MISMATCH', `layer ${key}: its builder hashed ${streamed.size} bytes but the object has ${size}`, {
+        hint: 'a bug in the layer builder; nothing was stored',
+      });
+    }
     // Re-reading is cheap (page cache, ~4 GB/s) and works whatever way produce wrote.
-    const digest = digestFd(fd);
+    const digest = streamed ? streamed.digest : digestFd(fd);
     fs.fsyncSync(fd);
     fs.fchmodSync(fd, 0o444);
     fs.closeSync(fd);

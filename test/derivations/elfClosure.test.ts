@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import { readElfInfo, resolveElfClosure } from '../../src/derivations/elfClosure.js';
+import { afterEach, before, beforeEach, describe, it } from 'node:test';
+import { readElfInfo, readElfInfoHashing, resolveElfClosure, WHOLE_READ_MAX } from '../../src/derivations/elfClosure.js';
+import { digestFileSync, initHasher } from '../../src/store/digest.js';
 
 let tmp: string;
 beforeEach(() => {
@@ -97,6 +98,70 @@ describe('readElfInfo', () => {
     assert.deepEqual(prog.needed, ['libz32.so']);
     assert.deepEqual(prog.runpath, ['$ORIGIN/x', '/opt/y']);
     assert.deepEqual(prog.rpath, []);
+  });
+});
+
+describe('readElfInfoHashing', () => {
+  before(() => initHasher());
+
+  it('digests a small file in the read the ELF check makes, exactly as digestFileSync does, with the same headers', () => {
+    writeFileSync(join(tmp, 'main.c'), 'int main(void) { return 0; }\n');
+    sh('cc -o prog main.c');
+    const prog = join(tmp, 'prog');
+    const script = join(tmp, 'script');
+    writeFileSync(script, '#!/bin/sh\necho hi\n'.repeat(100));
+    const exact = join(tmp, 'exact');
+    writeFileSync(exact, Buffer.alloc(WHOLE_READ_MAX, 0x61));
+    const empty = join(tmp, 'empty');
+    writeFileSync(empty, '');
+    for (const f of [prog, script, exact, empty]) {
+      const st = lstatSync(f);
+      assert.ok(st.size <= WHOLE_READ_MAX, `${f} is small`);
+      const r = readElfInfoHashing(f, st.size);
+      assert.deepEqual(r.info, readElfInfo(f), f);
+      assert.equal(r.read?.digest, digestFileSync(f), f);
+      assert.equal(r.read.st.ino, BigInt(st.ino));
+      assert.equal(r.read.st.mtimeNs, statSync(f, { bigint: true }).mtimeNs);
+    }
+    assert.ok(readElfInfoHashing(prog, lstatSync(prog).size).info?.needed.includes('libc.so.6'));
+  });
+
+  it('leaves a file over the bound to be hashed later, and still reads its headers', () => {
+    const big = join(tmp, 'bash');
+    copyFileSync('/bin/bash', big);
+    assert.ok(lstatSync(big).size > WHOLE_READ_MAX);
+    const r = readElfInfoHashing(big, lstatSync(big).size);
+    assert.equal(r.read, undefined);
+    assert.deepEqual(r.info, readElfInfo(big));
+    const over = join(tmp, 'over');
+    writeFileSync(over, Buffer.alloc(WHOLE_READ_MAX + 1, 0x61));
+    assert.deepEqual(readElfInfoHashing(over, WHOLE_READ_MAX + 1), { info: null });
+  });
+
+  it('gives no digest for a file whose size changed after the lstat (grown or shrunk)', () => {
+    const f = join(tmp, 'growing');
+    writeFileSync(f, '#!/bin/sh\necho one\n');
+    const st = lstatSync(f);
+    appendFileSync(f, 'echo two\n');
+    const grown = readElfInfoHashing(f, st.size);
+    assert.equal(grown.read, undefined, 'the lstat size no longer matches: no stale digest');
+    assert.equal(grown.info, null);
+    // Grown to past the bound: the one-byte-over read catches it too.
+    writeFileSync(f, Buffer.alloc(WHOLE_READ_MAX + 10, 0x61));
+    assert.equal(readElfInfoHashing(f, WHOLE_READ_MAX).read, undefined);
+    const s2 = lstatSync(f);
+    truncateSync(f, 3);
+    assert.equal(readElfInfoHashing(f, s2.size).read, undefined);
+    // At its current size it is digested again.
+    assert.equal(readElfInfoHashing(f, 3).read?.digest, digestFileSync(f));
+  });
+
+  it('reports malformed ELF as readElfInfo does, from the whole-file read', () => {
+    const cut = join(tmp, 'cut');
+    writeFileSync(cut, spawnSync('head', ['-c', '200', '/bin/bash']).stdout);
+    assert.throws(() => readElfInfoHashing(cut, 200), { code: 'ELF_CORRUPT', message: /beyond the end of the file/ });
+    assert.throws(() => readElfInfo(cut), { code: 'ELF_CORRUPT', message: /beyond the end of the file/ });
+    assert.throws(() => readElfInfoHashing(join(tmp, 'nope'), 10), { code: 'ELF_NOT_FOUND' });
   });
 });
 

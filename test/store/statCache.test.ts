@@ -9,6 +9,7 @@ import {
   flushStatCache,
   initHasher,
   openStore,
+  RACY_WINDOW_NS,
   statCacheCounters,
   statDigest,
 } from '../../src/store/index.js';
@@ -19,6 +20,12 @@ let fixtures: string;
 const N = 300;
 const file = (i: number) => path.join(fixtures, `m${i}.ko`);
 const content = (i: number) => Buffer.from(`module ${i} `.repeat(50 + i));
+
+/** The entry string statDigest writes for `f` as it is now. */
+function entryOf(f: string, digest: string): string {
+  const st = fs.statSync(f, { bigint: true });
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${digest}`;
+}
 
 before(async () => {
   await initHasher();
@@ -95,14 +102,7 @@ test('thousands of digests cost one transaction, and survive a reopen', async (t
 
   const e = store.db.statcache.get(file(2))!;
   const st = fs.statSync(file(2), { bigint: true });
-  assert.deepEqual(e, {
-    dev: String(st.dev),
-    ino: String(st.ino),
-    size: Number(st.size),
-    mtimeNs: String(st.mtimeNs),
-    ctimeNs: String(st.ctimeNs),
-    digest: digestBuffer(content(2)),
-  });
+  assert.equal(e, `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${digestBuffer(content(2))}`);
 
   statDigest(store, file(2)); // a hit: nothing pending
   const dir = store.dir;
@@ -120,5 +120,68 @@ test('close() flushes pending entries', async (t) => {
   await store.close();
   const again = openStore(dir);
   t.after(() => again.close());
-  assert.equal(again.db.statcache.get(file(5))?.digest, digestBuffer(content(5)));
+  assert.equal(again.db.statcache.get(file(5)), entryOf(file(5), digestBuffer(content(5))));
+});
+
+test("a caller's read digest is used and cached under the stat taken before that read, without reading again", async (t) => {
+  const store = await tempStore(t);
+  const f = file(6);
+  const st = fs.statSync(f, { bigint: true });
+  const atNs = BigInt(Date.now()) * 1_000_000n;
+  // A digest no read of the file gives: proof that the caller's is the one used.
+  const read = { st, digest: '00000000000000aa', atNs };
+  assert.equal(statDigest(store, f, undefined, read), '00000000000000aa');
+  assert.deepEqual(statCacheCounters(store), { hits: 0, hashed: 1, racy: 0, pending: 1 });
+  flushStatCache(store);
+  assert.equal(store.db.statcache.get(f), entryOf(f, '00000000000000aa'));
+  assert.equal(statDigest(store, f), '00000000000000aa', 'a later lookup at the same stat is a hit');
+});
+
+test("the racy window counts from the caller's read, not from when the digest is handed over", async (t) => {
+  const store = await tempStore(t);
+  const f = file(7);
+  const st = fs.statSync(f, { bigint: true });
+  const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+  // Read half a second after the last change: too fresh to cache, though "now" is well past the window.
+  const racy = { st, digest: digestBuffer(content(7)), atNs: newest + RACY_WINDOW_NS / 2n };
+  assert.equal(statDigest(store, f, undefined, racy), digestBuffer(content(7)));
+  assert.deepEqual(statCacheCounters(store), { hits: 0, hashed: 1, racy: 1, pending: 0 });
+  assert.equal(flushStatCache(store), 0);
+  assert.equal(store.db.statcache.get(f), undefined);
+});
+
+test("an older rapido's object entry is still used while its stat matches, and replaced by a string once the file changes", async (t) => {
+  const store = await tempStore(t);
+  const f = path.join(fixtures, 'legacy.ko');
+  fs.writeFileSync(f, 'legacy module');
+  fs.utimesSync(f, 1_600_000_000, 1_600_000_000);
+  await sleep(1100); // ctime out of the racy window too
+  const st = fs.statSync(f, { bigint: true });
+  // The shape stores of format 2 were written with before entries became strings; a digest no read gives proves the hit.
+  const legacy = { dev: String(st.dev), ino: String(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), digest: '0000000000001e9a' };
+  store.db.statcache.putSync(f, legacy);
+  assert.equal(statDigest(store, f), '0000000000001e9a');
+  assert.deepEqual(statCacheCounters(store), { hits: 1, hashed: 0, racy: 0, pending: 0 });
+
+  // A legacy entry for another stat is a miss like any other.
+  store.db.statcache.putSync(f, { ...legacy, mtimeNs: String(st.mtimeNs + 1n) });
+  assert.equal(statDigest(store, f), digestBuffer(Buffer.from('legacy module')));
+  assert.equal(statCacheCounters(store).hashed, 1);
+  flushStatCache(store);
+  assert.equal(store.db.statcache.get(f), entryOf(f, digestBuffer(Buffer.from('legacy module'))));
+});
+
+test('an entry string for another stat, or of the wrong length, is a miss', async (t) => {
+  const store = await tempStore(t);
+  const f = file(8);
+  const st = fs.statSync(f, { bigint: true });
+  const stat = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:`;
+  // Same digits with the size's last one moved into the mtime: a field-blind comparison would take it.
+  const shifted = `${st.dev}:${st.ino}:${String(st.size).slice(0, -1)}:${String(st.size).slice(-1)}${st.mtimeNs}:${st.ctimeNs}:`;
+  for (const bad of [`${shifted}00000000000000bb`, `${stat}00000000000000bb0`, `${stat}bb`]) {
+    store.db.statcache.putSync(f, bad);
+    assert.equal(statDigest(store, f), digestBuffer(content(8)), bad);
+    flushStatCache(store); // the good entry goes to the db, so the next bad one is the only one there
+  }
+  assert.deepEqual(statCacheCounters(store), { hits: 0, hashed: 3, racy: 0, pending: 0 });
 });

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { RapidoError } from '../../src/errors.js';
+import { writeHashedObject } from '../../src/store/writeObject.js';
 import {
   cleanTmp,
   digestBuffer,
+  digestFileSync,
   hasObject,
   objectPath,
   putLayer,
@@ -136,4 +138,42 @@ fs.writeSync(1, 'finished\\n');
   const data = Buffer.from('after the crash');
   assert.equal(put(store, KEY, data).digest, digestBuffer(data));
   assert.deepEqual(fs.readFileSync(objectPath(store, KEY)), data);
+});
+
+test("a hashing producer's digest is the one reading the object back gives, and the object is not re-read", async (t) => {
+  const store = await tempStore(t);
+  const data = Buffer.from('070701 streamed '.repeat(100_000)); // 1.6 MB: past digestFd's one-shot chunk
+  const w = writeHashedObject(store, KEY, (fd) => {
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(fd, data, off, Math.min(300_000, data.length - off));
+    return { size: data.length, digest: digestBuffer(data) };
+  });
+  assert.deepEqual(w, { size: data.length, digest: digestFileSync(objectPath(store, KEY)), kept: false });
+  assert.deepEqual(w, put(store, 'fedcba9876543210', data), 'same as writeObject, which reads it back');
+
+  // Proof the digest is taken, not re-read: a (wrong) digest of the right size is what comes back.
+  const trusted = writeHashedObject(store, '1111111111111111', (fd) => {
+    fs.writeSync(fd, data);
+    return { size: data.length, digest: '00000000000000ff' };
+  });
+  assert.equal(trusted.digest, '00000000000000ff');
+});
+
+test('a hashing producer that writes bytes outside its hash is caught by size, and nothing is stored', async (t) => {
+  const store = await tempStore(t);
+  const hashed = Buffer.from('archive bytes');
+  assert.throws(
+    () =>
+      writeHashedObject(store, KEY, (fd) => {
+        fs.writeSync(fd, hashed);
+        fs.writeSync(fd, Buffer.from('stray')); // not through the hash
+        return { size: hashed.length, digest: digestBuffer(hashed) };
+      }),
+    (e) =>
+      e instanceof RapidoError &&
+      e.code === 'OBJECT_SIZE_MISMATCH' &&
+      e.message === `layer ${KEY}: its builder hashed ${hashed.length} bytes but the object has ${hashed.length + 5}`,
+  );
+  assert.equal(fs.existsSync(objectPath(store, KEY)), false);
+  assert.deepEqual(fs.readdirSync(store.paths.tmp), []);
 });

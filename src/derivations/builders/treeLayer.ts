@@ -1,7 +1,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import { RapidoError } from '../../errors.js';
-import { readElfInfo, resolveElfClosure } from '../elfClosure.js';
+import { readElfInfoHashing, resolveElfClosure, type ElfInfo } from '../elfClosure.js';
 import type { HostInputs } from '../hostInputs.js';
 import type { LayerPlan } from '../layerPlan.js';
 import { treeArgs, type Directive } from '../recipe/directives.js';
@@ -43,7 +43,7 @@ export function skippedInTree(name: string, isDir: boolean, all: boolean): boole
 export function collectTreeLayer(plan: LayerPlan, inputs: HostInputs, info?: TreeWalkInfo): EntrySet {
   const set = new EntrySet(inputs);
   /** Host ELF file → where it is in the image and which directive brought it, for the missing-library error. */
-  const elves = new Map<string, { imagePath: string; d: Directive }>();
+  const elves = new Map<string, { imagePath: string; d: Directive; size: number }>();
   const trees: { hostDir: string; imagePath: string }[] = [];
   for (const d of plan.directives) {
     if (d.kind !== 'tree') continue;
@@ -73,7 +73,7 @@ export function collectTreeLayer(plan: LayerPlan, inputs: HostInputs, info?: Tre
         if (s.isFile()) {
           set.addHostFile(i, h, s);
           // Only executable files can be programs; libraries in a tree are found through the programs that need them.
-          if (s.mode & 0o111) elves.set(h, { imagePath: i, d });
+          if (s.mode & 0o111) elves.set(h, { imagePath: i, d, size: Number(s.size) });
         } else if (s.isSymbolicLink()) set.addSymlink(i, readlinkSync(h));
         else if (s.isFIFO()) set.addNode(i, 'fifo', Number(s.mode));
         // sockets and device nodes in a source tree are skipped: they cannot be copied meaningfully.
@@ -85,12 +85,18 @@ export function collectTreeLayer(plan: LayerPlan, inputs: HostInputs, info?: Tre
   set.applyFilters(filters);
 
   // A filtered-out program needs no libraries: that is also the way out of a missing one.
-  const programs = [...elves].filter(([, e]) => set.has(e.imagePath)).map(([h]) => h).filter((h) => isDynamicElf(h));
+  const headers = new Map<string, ElfInfo>();
+  for (const [h, e] of elves) {
+    if (!set.has(e.imagePath)) continue;
+    const info = dynamicElf(h, e.size, inputs);
+    if (info) headers.set(h, info);
+  }
+  const programs = [...headers.keys()];
   if (programs.length) {
     // ld.so's search path comes from here: a change must re-resolve.
     inputs.lstat('/etc/ld.so.conf');
     inputs.lstat('/etc/ld.so.conf.d');
-    const closure = resolveElfClosure(programs);
+    const closure = resolveElfClosure(programs, headers);
     if (closure.missing.length) {
       const m = closure.missing[0];
       const e = elves.get(m.neededBy);
@@ -120,13 +126,18 @@ function isUnder(path: string, dir: string): boolean {
   return r !== '' && !r.startsWith('..') && !r.startsWith(sep);
 }
 
-/** An ELF program or library that the dynamic loader links (static and non-ELF files need nothing). */
-function isDynamicElf(path: string): boolean {
-  let info;
+/**
+ * The headers of an ELF program or library that the dynamic loader links, or
+ * null (static and non-ELF files need nothing). A small file is read whole
+ * and its digest noted in `inputs`, so deriving the key does not read it again.
+ */
+function dynamicElf(path: string, size: number, inputs: HostInputs): ElfInfo | null {
+  let r;
   try {
-    info = readElfInfo(path);
+    r = readElfInfoHashing(path, size);
   } catch {
-    return false; // unreadable or malformed: copied as data, as before
+    return null; // unreadable or malformed: copied as data, as before
   }
-  return info !== null && (info.interp !== undefined || info.needed.length > 0);
+  if (r.read) inputs.noteHashedRead(path, r.read);
+  return r.info !== null && (r.info.interp !== undefined || r.info.needed.length > 0) ? r.info : null;
 }

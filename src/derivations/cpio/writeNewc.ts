@@ -12,6 +12,12 @@ export interface NewcOptions {
    * reading its source file. Not used for hard links.
    */
   member?: (e: CpioEntry, index: number) => Buffer | undefined;
+  /**
+   * Fed every byte writeNewcSync writes, in order, as written (a short write
+   * feeds only what the kernel took): the object's digest without reading
+   * the archive back (createDigest in store/digest.ts).
+   */
+  hash?: { update(buf: Uint8Array): void };
 }
 
 const MAGIC = Buffer.from('070701', 'latin1');
@@ -31,7 +37,8 @@ const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
  * TRAILER!!! and zero fill to a 512-byte boundary.
  */
 export function writeNewcSync(fd: number, entries: CpioEntry[], opts: NewcOptions = {}): number {
-  const sink = new Sink(BATCH, (buf) => writeFully(fd, buf));
+  const hash = opts.hash;
+  const sink = new Sink(BATCH, hash ? (buf) => writeFully(fd, buf, hash) : (buf) => writeFully(fd, buf));
   emitArchive(sink, entries, opts);
   return sink.total();
 }
@@ -273,9 +280,13 @@ function hex8(buf: Buffer, p: number, v: number, name: string): number {
   return p + 8;
 }
 
-function writeFully(fd: number, buf: Buffer): void {
+function writeFully(fd: number, buf: Buffer, hash?: { update(buf: Uint8Array): void }): void {
   let off = 0;
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+  while (off < buf.length) {
+    const n = writeSync(fd, buf, off, buf.length - off);
+    hash?.update(buf.subarray(off, off + n));
+    off += n;
+  }
 }
 
 /** Batches small writes into one buffer; file contents are streamed through it. */

@@ -18,11 +18,14 @@ import {
   writeFileSync,
   chmodSync,
 } from 'node:fs';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { CpioEntry } from '../../../src/derivations/cpio/cpioEntry.js';
 import { encodeNewc, writeNewcSync } from '../../../src/derivations/cpio/writeNewc.js';
+import { createDigest, digestBuffer, digestFileSync, initHasher } from '../../../src/store/digest.js';
 
 let tmp: string;
 beforeEach(() => {
@@ -297,6 +300,66 @@ describe('writeNewc', () => {
     assert.equal(n, want.length);
     assert.equal(firstDiff(got, want), want.length, 'same bytes');
     assert.equal(got.length, want.length);
+  });
+});
+
+describe('writeNewc hash', () => {
+  before(() => initHasher());
+
+  /** Small files, a 3 MB source streamed past the 1 MiB batch, and members copied from a prior archive. */
+  function mixed(): CpioEntry[] {
+    const big = join(tmp, 'big');
+    writeFileSync(big, pattern(3_000_000, 7));
+    const entries: CpioEntry[] = [{ path: 'big', type: 'file', mode: 0o644, source: big, size: 3_000_000 }];
+    for (let i = 0; i < 300; i++) entries.push({ path: `f${i}`, type: 'file', mode: 0o644, data: Buffer.from(`content ${i}\n`) });
+    entries.push({ path: 'l', type: 'symlink', mode: 0o777, target: 'f1' });
+    return entries;
+  }
+
+  function writeHashed(entries: CpioEntry[], opts = {}): { n: number; digest: string; path: string } {
+    const path = join(tmp, 'out');
+    const fd = openSync(path, 'w');
+    const hash = createDigest();
+    try {
+      const n = writeNewcSync(fd, entries, { ...opts, hash });
+      return { n, digest: hash.digest(), path };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it('hashes exactly the bytes it writes', () => {
+    const entries = mixed();
+    const { n, digest, path } = writeHashed(entries);
+    assert.equal(n, readFileSync(path).length);
+    assert.equal(digest, digestFileSync(path));
+    assert.equal(digest, digestBuffer(encodeNewc(entries)));
+    // Members copied from an earlier archive go through the same hash.
+    const copied = writeHashed(entries, { member: (e: CpioEntry) => (e.path === 'f1' ? Buffer.from('copied member') : undefined) });
+    assert.ok(readFileSync(copied.path).includes('copied member'));
+    assert.equal(copied.digest, digestFileSync(copied.path));
+  });
+
+  it('hashes only what a short write took, then the rest as it is written', () => {
+    const entries = mixed();
+    const real = fs.writeSync;
+    let calls = 0;
+    // At most 1000 bytes per write(2), as a pipe or a full disk's last blocks would take.
+    fs.writeSync = ((fd: number, buf: Buffer, off: number, len: number) => {
+      calls++;
+      return real(fd, buf, off, Math.min(len, 1000));
+    }) as typeof fs.writeSync;
+    syncBuiltinESMExports();
+    let r;
+    try {
+      r = writeHashed(entries);
+    } finally {
+      fs.writeSync = real;
+      syncBuiltinESMExports();
+    }
+    assert.ok(calls > 3000, `${calls} short writes`);
+    assert.equal(r.n, readFileSync(r.path).length);
+    assert.equal(r.digest, digestFileSync(r.path));
   });
 });
 
