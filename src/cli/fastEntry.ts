@@ -1,5 +1,6 @@
 import { checkCut, upToDateLine, type NoopCheck } from '../cut/noopCut.js';
 import { parseFastCut, type CutArgs } from './fastArgs.js';
+import { writeStderr } from '../writeStderr.js';
 
 export type FastCheck = { done: true; code: number } | { done: false; args: CutArgs; check?: NoopCheck };
 
@@ -17,7 +18,7 @@ export function fastCheck(argv: string[]): FastCheck | undefined {
     const t0 = Date.now();
     const check = checkCut(args.name, args.post);
     if (check.prev && check.freshness.fresh) {
-      process.stderr.write(upToDateLine(args.name, check.prev, check.req.out, Date.now() - t0));
+      writeStderr(upToDateLine(args.name, check.prev, check.req.out, Date.now() - t0));
       return { done: true, code: 0 };
     }
     return { done: false, args, check };

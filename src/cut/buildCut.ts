@@ -2,13 +2,14 @@ import type { PostStep } from '../derivations/builders/context.js';
 import type { Stamp } from '../image/stamp.js';
 import type { CutRequest } from './cutRequest.js';
 import { checkCut, shownPath, upToDateLine, type NoopCheck } from './noopCut.js';
+import { writeStderr } from '../writeStderr.js';
 
 /** The cut itself (`rapido cut -B`): the image at DRACUT_OUT, from the store where possible, and one summary line. */
 export async function buildCut(name: string, post: PostStep[], precomputed?: NoopCheck, opts: { substitute?: boolean } = {}): Promise<{ req: CutRequest; stamp: Stamp }> {
-  const t0 = performance.now();
+  const t0 = Date.now();
   const { req, prev, freshness } = precomputed ?? checkCut(name, post);
   if (prev && freshness.fresh) {
-    process.stderr.write(upToDateLine(name, prev, req.out, performance.now() - t0));
+    writeStderr(upToDateLine(name, prev, req.out, Date.now() - t0));
     return { req, stamp: prev };
   }
   const [{ cutImage }, { makeProgress }, { formatBytes }] = await Promise.all([import('./cutImage.js'), import('./progress.js'), import('../format.js')]);
@@ -20,9 +21,9 @@ export async function buildCut(name: string, post: PostStep[], precomputed?: Noo
   const from = [...outcome.fetchedFrom].map(([cache, n], i) => `${i === 0 ? `${n} fetched from` : `${n} from`} ${cache}`).join(', ');
   // Which layers changed, on the one line logs keep (CI, `git bisect run`); a cut that built everything says so by its counts.
   const rebuilt = built && built < outcome.layers.length ? `, rebuilt: ${outcome.layers.filter((l) => l.source === 'built').map((l) => l.name).join(' ')}` : '';
-  process.stderr.write(
+  writeStderr(
     `rapido: ${name}: ${outcome.layers.length} layers (${built} built, ${reused} reused${fetched ? `, ${from}` : ''})${rebuilt}, ${formatBytes(outcome.imageBytes)}, ` +
-      `${formatBytes(outcome.written)} written -> ${shownPath(req.out)} (${(performance.now() - t0).toFixed(0)} ms)\n`,
+      `${formatBytes(outcome.written)} written -> ${shownPath(req.out)} (${(Date.now() - t0).toFixed(0)} ms)\n`,
   );
   return { req, stamp: outcome.stamp };
 }

@@ -148,8 +148,8 @@ async function cutWithStore(
   // The plans run side by side: while one waits for a substituter's downloads, the next derives its
   // keys or builds (the work itself is synchronous, so only waits overlap). Results are taken in order.
   const started = plans.map((_, i) => {
-    const t0 = performance.now();
-    const p = cutPlan(i, true).then((rs) => ({ rs, ms: performance.now() - t0 }));
+    const t0 = Date.now();
+    const p = cutPlan(i, true).then((rs) => ({ rs, ms: Date.now() - t0 }));
     p.catch(() => {}); // awaited below; a failure after an earlier one must not go unhandled
     return p;
   });
@@ -186,9 +186,9 @@ async function cutWithStore(
       const bad = results[i].find((r) => r.key === (e as CorruptObjectError).key)!;
       progress.say(`layer ${bad.name}: ${(e as Error).message}; rebuilding it`);
       store.discard(bad.key);
-      const t0 = performance.now();
+      const t0 = Date.now();
       results[i] = await cutPlan(i, false);
-      outcomes[i] = outcomesOf(plans[i], results[i], performance.now() - t0);
+      outcomes[i] = outcomesOf(plans[i], results[i], Date.now() - t0);
       flushNotices();
     }
   }

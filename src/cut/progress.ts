@@ -1,4 +1,5 @@
 import { formatBytes } from '../format.js';
+import { stderrIsTTY, writeStderr } from '../writeStderr.js';
 
 /** One layer of a cut, as reported while cutting and in the summary. */
 export interface LayerOutcome {
@@ -25,27 +26,33 @@ export interface Progress {
 
 const SOURCE_LABEL: Record<LayerOutcome['source'], string> = { stamp: 'unchanged', store: 'from store', fetched: 'fetched', built: 'built' };
 
-export function makeProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) return { start() {}, done() {}, say: (line) => void stream.write(`rapido: ${line}\n`), notice() {}, fetching() {} };
+/** Progress on stderr: drawn on a terminal; elsewhere only `say` lines, written without creating process.stderr (writeStderr.ts). */
+export function makeProgress(stream?: NodeJS.WriteStream): Progress {
+  if (stream ? !stream.isTTY : !stderrIsTTY()) {
+    const given = stream;
+    const write = given ? (text: string) => void given.write(text) : writeStderr;
+    return { start() {}, done() {}, say: (line) => write(`rapido: ${line}\n`), notice() {}, fetching() {} };
+  }
+  const tty = stream ?? process.stderr;
   let timer: NodeJS.Timeout | undefined;
   // On a terminal a message first clears the progress line being drawn, which then goes on below it.
-  const say = (line: string) => void stream.write(`\r\x1b[Krapido: ${line}\n`);
+  const say = (line: string) => void tty.write(`\r\x1b[Krapido: ${line}\n`);
   return {
     say,
     notice: say,
     fetching(done, total, bytes) {
-      stream.write(`\r\x1b[K  ${'substituters'.padEnd(16)} ${done}/${total} layers looked up, ${formatBytes(bytes)} downloaded`);
+      tty.write(`\r\x1b[K  ${'substituters'.padEnd(16)} ${done}/${total} layers looked up, ${formatBytes(bytes)} downloaded`);
     },
     start(layer, builder) {
       const t0 = Date.now();
-      const draw = () => stream.write(`\r\x1b[K  ${layer.padEnd(16)} ${builder.padEnd(15)} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      const draw = () => tty.write(`\r\x1b[K  ${layer.padEnd(16)} ${builder.padEnd(15)} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
       draw();
       timer = setInterval(draw, 200);
       timer.unref();
     },
     done(o) {
       if (timer) clearInterval(timer);
-      stream.write(`\r\x1b[K  ${o.name.padEnd(16)} ${o.builder.padEnd(15)} ${SOURCE_LABEL[o.source].padEnd(10)} ${formatBytes(o.size).padStart(9)}  ${o.ms.toFixed(0)} ms\n`);
+      tty.write(`\r\x1b[K  ${o.name.padEnd(16)} ${o.builder.padEnd(15)} ${SOURCE_LABEL[o.source].padEnd(10)} ${formatBytes(o.size).padStart(9)}  ${o.ms.toFixed(0)} ms\n`);
     },
   };
 }
