@@ -139,24 +139,20 @@ export function treeDelta(
 
   // The stamp's inputs: the old list (sorted by path) with the touched ones taken anew, as stampInputs would record them.
   const trusted = cutStartMs - RACY_WINDOW_MS;
-  let newest = 0;
-  const racyNow: string[] = [];
-  const inputs: StampInput[] = oldInputs.map((input) => {
+  const inputs: StampInput[] = touched.size === 0 ? oldInputs : oldInputs.map((input) => {
     const st = touched.get(input[0]);
-    let out = input;
-    if (st) {
-      const d = digests.get(input[0]);
-      out = d && st.mtimeMs <= trusted ? [input[0], statSig(st), d] : [input[0], statSig(st)];
-    }
-    const sig = out[1];
-    if (sig && !sig.startsWith('kind:')) {
-      const m = sigMtimeMs(sig);
-      if (m > newest) newest = m;
-      if (m > trusted) racyNow.push(out[0]);
-    }
-    return out;
+    if (!st) return input;
+    const d = digests.get(input[0]);
+    return d && st.mtimeMs <= trusted ? [input[0], statSig(st), d] : [input[0], statSig(st)];
   });
-  return { parts, inputs, racy: newest > trusted, shape: { chunks: chunks.map((c) => c.length), weight, keys: shape.keys, racy: racyNow } };
+  // Which inputs are racy now: only those that were racy at the last cut or were touched. Any
+  // other input's mtime was already outside the last cut's window, and the window only moves on.
+  const racyNow: string[] = [];
+  for (const path of [...sigBefore.keys(), ...shape.racy.filter((p) => !sigBefore.has(p))].sort()) {
+    const sig = sigOf.get(path);
+    if (sig && !sig.startsWith('kind:') && sigMtimeMs(sig) > trusted) racyNow.push(path);
+  }
+  return { parts, inputs, racy: racyNow.length > 0, shape: { chunks: chunks.map((c) => c.length), weight, keys: shape.keys, racy: racyNow } };
 }
 
 function startsWithElfMagic(path: string): boolean {
