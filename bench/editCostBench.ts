@@ -125,6 +125,11 @@ export function editCostBench(opts: { repo: string; rapido?: string; runs: numbe
     const modConf = `KERNEL_RELEASE="${opts.kver}"\nKERNEL_INSTALL_MOD_PATH="${modRoot}"\n`;
     const nodeFloor = median(Array.from({ length: runs * 2 }, () => timed(process.execPath, ['-e', '0'], root, process.env).ms));
     rows.push({ name: 'edit cost: node empty process (floor)', ms: nodeFloor });
+    // What any Node CLI run from a file pays before its first line (the main module's resolution and the CommonJS loader): the floor a no-op can reach.
+    const emptyScript = join(root, 'empty.cjs');
+    writeFileSync(emptyScript, '');
+    const scriptFloor = median(Array.from({ length: runs * 2 }, () => timed(process.execPath, [emptyScript], root, process.env).ms));
+    rows.push({ name: 'edit cost: node running an empty script file', ms: scriptFloor, note: `${(scriptFloor / nodeFloor).toFixed(2)}x node -e 0` });
     const cases: Case[] = [];
     if (opts.fstestsSrc) {
       const dir = join(root, 'fstests');
@@ -202,7 +207,7 @@ export function editCostBench(opts: { repo: string; rapido?: string; runs: numbe
         const written = (rs: Run[]) => /, ([\d.]+ \S+) written/.exec(rs[rs.length - 1].line)?.[1] ?? '?';
         const coldMs = median(cold[k].map((r) => r.ms));
         row('cold cut', cold[k], `image ${image}, ${(coldMs / floor).toFixed(2)}x GNU cpio (${floor.toFixed(0)} ms)`);
-        row('no-op', noops[k], `${(noop / nodeFloor).toFixed(2)}x node floor`);
+        row('no-op', noops[k], `${(noop / nodeFloor).toFixed(2)}x node floor, ${(noop / scriptFloor).toFixed(2)}x empty script`);
         for (const [what, rs] of [['one-file edit', edits[k]], ['.ko rebuilt', kos[k]], ['-x changed', xs[k]]] as const) {
           row(what, rs, `${(median(rs.map((r) => r.ms)) / noop).toFixed(2)}x no-op, ${written(rs)} written`);
         }
