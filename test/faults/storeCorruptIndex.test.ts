@@ -13,7 +13,7 @@ import { builtCount, cut, objectFile, stampKeys, store, storeJson } from '../com
 /** A project whose cut leaves a multi-page index (thousands of stat-cache entries), larger than 96 KiB. */
 function cutProject(): { p: Project; keys: Record<string, string>; objects: Map<string, Buffer>; image: Buffer } {
   const p = makeProject();
-  for (let i = 0; i < 1500; i++) p.write(`data/f${i}.txt`, `file ${i}\n`);
+  for (let i = 0; i < 4000; i++) p.write(`data/f${i}.txt`, `file ${i}\n`);
   p.write('data/big.bin', randomBytes(300_000).toString('hex'));
   p.write('r.rapido', 'bin cat\ntree /data data\nautorun /bin/true\n');
   cut(p, './r.rapido');
