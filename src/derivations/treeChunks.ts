@@ -12,8 +12,7 @@ import { sortedEntries } from './cpio/writeNewc.js';
  * either hash(path) < 2^32 * (weight(e) / AVG + 1 / AVG_ENTRIES) (so
  * boundaries come about every AVG bytes or AVG_ENTRIES entries, whichever is
  * sooner, whatever the files' sizes), or adding e would pass MAX bytes or
- * MAX_ENTRIES entries, or e or the entry before it weighs BIG or more (a big
- * file gets a chunk of its own). The entry term keeps a chunk of many small files (a
+ * MAX_ENTRIES entries. The entry term keeps a chunk of many small files (a
  * suite's test scripts) small too: an edit re-derives and rewrites a chunk,
  * and what that costs grows with its entries as much as with its bytes.
  * Editing a file's content changes only its weight: the boundaries move only
@@ -37,9 +36,8 @@ const AVG = 2 << 20;
 const MAX = 8 << 20;
 const AVG_ENTRIES = 256;
 const MAX_ENTRIES = 1024;
-const BIG = 1 << 20;
 /** Changes whenever the rule above does: chunks recorded under another rule are not patched (cut/treeDelta.ts), they are cut again. */
-export const CHUNK_RULE = `v3:${MIN}:${AVG}:${MAX}:${AVG_ENTRIES}:${MAX_ENTRIES}:${BIG}`;
+export const CHUNK_RULE = `v2:${MIN}:${AVG}:${MAX}:${AVG_ENTRIES}:${MAX_ENTRIES}`;
 
 /** About what an entry takes in the archive: header, name, data. */
 function weight(e: CpioEntry): number {
@@ -123,9 +121,7 @@ function cutFrom(entries: CpioEntry[], from: number, chunks: CpioEntry[][], old:
   for (let i = from; i < entries.length; i++) {
     const e = entries[i];
     const w = weight(e);
-    // A big entry (a test binary, a firmware blob) sits in a chunk of its own: an edit of a small file beside it does not rewrite it.
-    const big = w >= BIG || (i > start && weight(entries[i - 1]) >= BIG);
-    if (bytes >= MIN && (big || bytes + w > MAX || i - start >= MAX_ENTRIES || pathHash(e.path) < 2 ** 32 * (w / AVG + 1 / AVG_ENTRIES))) {
+    if (bytes >= MIN && (bytes + w > MAX || i - start >= MAX_ENTRIES || pathHash(e.path) < 2 ** 32 * (w / AVG + 1 / AVG_ENTRIES))) {
       chunks.push(entries.slice(start, i));
       start = i;
       bytes = 0;
