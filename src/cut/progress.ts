@@ -27,13 +27,9 @@ export interface Progress {
 const SOURCE_LABEL: Record<LayerOutcome['source'], string> = { stamp: 'unchanged', store: 'from store', fetched: 'fetched', built: 'built' };
 
 /** Progress on stderr: drawn on a terminal; elsewhere only `say` lines, written without creating process.stderr (writeStderr.ts). */
-export function makeProgress(stream?: NodeJS.WriteStream): Progress {
-  if (stream ? !stream.isTTY : !stderrIsTTY()) {
-    const given = stream;
-    const write = given ? (text: string) => void given.write(text) : writeStderr;
-    return { start() {}, done() {}, say: (line) => write(`rapido: ${line}\n`), notice() {}, fetching() {} };
-  }
-  const tty = stream ?? process.stderr;
+export function makeProgress(): Progress {
+  if (!stderrIsTTY()) return { start() {}, done() {}, say: (line) => writeStderr(`rapido: ${line}\n`), notice() {}, fetching() {} };
+  const tty = process.stderr;
   let timer: NodeJS.Timeout | undefined;
   // On a terminal a message first clears the progress line being drawn, which then goes on below it.
   const say = (line: string) => void tty.write(`\r\x1b[Krapido: ${line}\n`);
