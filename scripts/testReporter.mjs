@@ -50,7 +50,10 @@ export default async function* oneScreen(source) {
   for (const x of failures) {
     const err = x.error?.cause ?? x.error;
     const lines = String(err?.stack ?? err?.message ?? err).split('\n').filter((l) => !/\(node:internal\/|node:async_hooks/.test(l));
-    const text = lines.slice(0, 12).join('\n    ');
+    // A long message (an e2e test's console tail) is kept whole up to 60
+    // lines, else its head and its tail: the cause is usually at the end.
+    const kept = lines.length <= 60 ? lines : [...lines.slice(0, 15), `... (${lines.length - 55} lines left out)`, ...lines.slice(-40)];
+    const text = kept.join('\n    ');
     yield `\nFAILED ${x.file.replace(/^dist\//, '')} > ${x.name}\n    ${text}\n`;
   }
   if (failures.length) yield '\n(full report: dist/test-report.txt)\n';

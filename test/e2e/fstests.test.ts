@@ -76,7 +76,9 @@ describe('fstests recipes run the real xfstests', { concurrency: 2, ...skipUnles
       const p = project();
       try {
         const t0 = Date.now();
-        const cmd = `cd /fstests && ./check ${tests.join(' ')}; st=$?; echo "check exited $st"; exit $st`;
+        // A failed test's dmesg file, prefixed so the log below keeps it (it drops kernel lines).
+        const dmesg = `for f in results/*/*.dmesg; do [ -e "$f" ] && sed "s|^|$f: |" "$f"; done`;
+        const cmd = `cd /fstests && ./check ${tests.join(' ')}; st=$?; ${dmesg}; echo "check exited $st"; exit $st`;
         const r = await run(p, ['cut', ...BOOT, '-x', cmd, `fstests-${c.fs}`]);
         const kernelTail = existsSync(`${p.out}.console.log`) ? readFileSync(`${p.out}.console.log`, 'utf8').split('\n').filter((l) => /^\[ *\d+\.\d+\] /.test(l)).slice(-40).join('\n') : '';
         const log = `${r.err}${r.out.replace(/^\[ *\d+\.\d+\] .*\n/gm, '').slice(-5000)}\nthe kernel's last messages:\n${kernelTail}`;

@@ -31,11 +31,11 @@ describe('kernelCmdline', () => {
     assert.equal(
       kernelCmdline(base),
       'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 console_msg_format=syslog printk.time=1 ' +
-        'sysctl.kernel.hung_task_timeout_secs=1200 rcupdate.rcu_cpu_stall_timeout=300',
+        'sysctl.kernel.hung_task_timeout_secs=1200 rcupdate.rcu_cpu_stall_timeout=300 watchdog_thresh=60',
     );
   });
   it('KVM keeps the kernel\'s watchdog timeouts; under TCG the user\'s own come after the scaled ones', () => {
-    assert.doesNotMatch(kernelCmdline({ ...base, accel: 'kvm' }), /hung_task|rcu_cpu_stall/);
+    assert.doesNotMatch(kernelCmdline({ ...base, accel: 'kvm' }), /hung_task|rcu_cpu_stall|watchdog_thresh/);
     const tcg = kernelCmdline({ ...base, extraKernelParams: 'rcupdate.rcu_cpu_stall_timeout=21' }).split(' ');
     assert.ok(tcg.indexOf('rcupdate.rcu_cpu_stall_timeout=300') < tcg.indexOf('rcupdate.rcu_cpu_stall_timeout=21'));
   });
@@ -43,7 +43,7 @@ describe('kernelCmdline', () => {
     assert.equal(
       kernelCmdline({ ...base, interactive: true, quiet: true, extraKernelParams: '  nokaslr debug ' }),
       'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 quiet loglevel=1 ' +
-        'sysctl.kernel.hung_task_timeout_secs=1200 rcupdate.rcu_cpu_stall_timeout=300 nokaslr debug',
+        'sysctl.kernel.hung_task_timeout_secs=1200 rcupdate.rcu_cpu_stall_timeout=300 watchdog_thresh=60 nokaslr debug',
     );
   });
 });
@@ -150,7 +150,7 @@ describe('one-off boot options: --kernel-param and --gdb', () => {
     assert.equal(
       kernelCmdline({ ...base, extraKernelParams: 'debug', kernelParams: ['dyndbg="file zram_drv.c +p"', 'kaslr'], gdbPort: 1234 }),
       'rdinit=/rapido-init console=ttyS0 rapido.vm_num=3 rapido.hostname=rapido3 rapido.exit=1 panic=-1 console_msg_format=syslog printk.time=1 nokaslr ' +
-        'sysctl.kernel.hung_task_timeout_secs=1200 rcupdate.rcu_cpu_stall_timeout=300 debug dyndbg="file zram_drv.c +p" kaslr',
+        'sysctl.kernel.hung_task_timeout_secs=1200 rcupdate.rcu_cpu_stall_timeout=300 watchdog_thresh=60 debug dyndbg="file zram_drv.c +p" kaslr',
     );
   });
   it('--gdb=PORT: the stub on that TCP port, before QEMU_EXTRA_ARGS; none without it', () => {
