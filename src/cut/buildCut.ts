@@ -12,7 +12,9 @@ export async function buildCut(name: string, post: PostStep[], precomputed?: Noo
     writeStderr(upToDateLine(name, prev, req.out, Date.now() - t0));
     return { req, stamp: prev };
   }
-  const [{ cutImage }, { makeProgress }, { formatBytes }] = await Promise.all([import('./cutImage.js'), import('./progress.js'), import('../format.js')]);
+  const [{ cutImage }, { makeProgress }, { formatBytes }, { layerNameList }] = await Promise.all([
+    import('./cutImage.js'), import('./progress.js'), import('../format.js'), import('./layerNameList.js'),
+  ]);
   const outcome = await cutImage(req, makeProgress(), prev, freshness.unchanged, opts, freshness.changed);
   const built = outcome.layers.filter((l) => l.source === 'built').length;
   const fetched = outcome.layers.filter((l) => l.source === 'fetched').length;
@@ -20,7 +22,7 @@ export async function buildCut(name: string, post: PostStep[], precomputed?: Noo
   // Which cache gave how many: `3 fetched from https://cache/rapido, 1 from file:///mnt/cache`.
   const from = [...outcome.fetchedFrom].map(([cache, n], i) => `${i === 0 ? `${n} fetched from` : `${n} from`} ${cache}`).join(', ');
   // Which layers changed, on the one line logs keep (CI, `git bisect run`); a cut that built everything says so by its counts.
-  const rebuilt = built && built < outcome.layers.length ? `, rebuilt: ${outcome.layers.filter((l) => l.source === 'built').map((l) => l.name).join(' ')}` : '';
+  const rebuilt = built && built < outcome.layers.length ? `, rebuilt: ${layerNameList(outcome.layers.filter((l) => l.source === 'built').map((l) => l.name))}` : '';
   writeStderr(
     `rapido: ${name}: ${outcome.layers.length} layers (${built} built, ${reused} reused${fetched ? `, ${from}` : ''})${rebuilt}, ${formatBytes(outcome.imageBytes)}, ` +
       `${formatBytes(outcome.written)} written -> ${shownPath(req.out)} (${(Date.now() - t0).toFixed(0)} ms)\n`,
