@@ -351,3 +351,27 @@ test('cut: a one-file edit in a big tree rebuilds one chunk and writes one slot;
     fresh.cleanup();
   }
 });
+
+test('cut: a re-cut that hashes an edited file loads no package from node_modules (xxhash-wasm is in the bundle, under the code cache)', () => {
+  const p = makeProject();
+  try {
+    p.write('r.rapido', recipe());
+    p.write('run.sh', '#!/bin/sh\necho one\n');
+    p.write('data/a.txt', 'a');
+    const first = p.run(['cut', '-B', './r.rapido']);
+    assert.equal(first.status, 0, first.stderr);
+    p.write('data/a.txt', 'an edit');
+    age(join(p.dir, 'data/a.txt'));
+    // NODE_DEBUG=module names every CommonJS file Node loads.
+    const edit = p.run(['cut', '-B', './r.rapido'], { env: { NODE_DEBUG: 'module' } });
+    assert.equal(edit.status, 0, edit.stderr);
+    assert.match(edit.stderr, /\(1 built, 5 reused\), rebuilt: tree:\/data/);
+    // What the cut bundle requires, as NODE_DEBUG=module names it: Node's own modules only.
+    const requests = edit.stderr.split('\n').map((l) => /^MODULE \d+: Module\._load REQUEST (\S+) parent: .*\/dist\/bin\/cut\.cjs$/.exec(l)?.[1]).filter((r) => r !== undefined);
+    assert.ok(requests.includes('node:fs'), `NODE_DEBUG shows what cut.cjs requires:\n${edit.stderr.slice(-2000)}`);
+    assert.deepEqual(requests.filter((r) => !r.startsWith('node:')), []);
+    assert.doesNotMatch(edit.stderr, /^MODULE \d+: load ".*\/node_modules\//m);
+  } finally {
+    p.cleanup();
+  }
+});
