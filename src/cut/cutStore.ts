@@ -1,5 +1,5 @@
 import { rmSync, statSync } from 'node:fs';
-import type { Stamp } from '../image/stamp.js';
+import type { Stamp, StampInput } from '../image/stamp.js';
 import { cleanTmp } from '../store/cleanTmp.js';
 import type { CutRecord } from '../store/cutHistory.js';
 import { digestFileSync } from '../store/digest.js';
@@ -25,8 +25,8 @@ export class CutStore {
   private mod?: StoreModule;
   private opening?: Promise<Store>;
   private readonly pending: LayerRecord[] = [];
-  /** path → [signature, digest] from the previous stamp; built on first use (a cut that hashes nothing, e.g. a new -x step, never needs it). */
-  private knownMap?: Map<string, [string | null, string]>;
+  /** The previous stamp's layers that record inputs: where digests of unchanged files are looked up. */
+  private readonly known: StampInput[][];
   /** Records this cut put: their lastUsedAt is already this cut's, so finish() need not rewrite them (a big derivation each). */
   private readonly recorded = new Set<string>();
   /** Layer objects whose size and digest this cut knows without LMDB: the stamp's and those built now. */
@@ -34,18 +34,33 @@ export class CutStore {
 
   /** `reading`: why/audit only read; a store they cannot write is opened read-only. */
   /** `say`: where a cut reports a corrupt object (its Progress); default stderr. */
-  constructor(path: string, private readonly prev: Stamp | undefined, private readonly access: { reading?: boolean; say?: (line: string) => void } = {}) {
+  constructor(path: string, prev: Stamp | undefined, private readonly access: { reading?: boolean; say?: (line: string) => void } = {}) {
     this.dir = openStoreDir(path, access);
     cleanTmp(this.dir);
     for (const l of prev?.layers ?? []) if (l.digest) this.expected.set(l.key, { size: l.size, digest: l.digest });
+    this.known = (prev?.layers ?? []).map((l) => l.inputs).filter((inputs) => inputs.length > 0);
   }
 
-  private get known(): Map<string, [string | null, string]> {
-    if (!this.knownMap) {
-      this.knownMap = new Map();
-      for (const l of this.prev?.layers ?? []) for (const [p, sig, d] of l.inputs) if (d) this.knownMap.set(p, [sig, d]);
+  /**
+   * The stamp's record of a path. A layer's inputs are in path order, so a
+   * binary search finds it: an edit of a 500 MiB tree looks up the files of
+   * one chunk, and a map of all 14,000 would cost more than the lookups. An
+   * input list out of order only makes a lookup miss (then the file is hashed).
+   */
+  private knownInput(path: string): StampInput | undefined {
+    for (const inputs of this.known) {
+      if (path < inputs[0][0] || path > inputs[inputs.length - 1][0]) continue;
+      let lo = 0;
+      let hi = inputs.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const p = inputs[mid][0];
+        if (p === path) return inputs[mid];
+        if (p < path) lo = mid + 1;
+        else hi = mid - 1;
+      }
     }
-    return this.knownMap;
+    return undefined;
   }
 
   get isOpen(): boolean {
@@ -69,8 +84,8 @@ export class CutStore {
    * was read for another reason), else hashed now.
    */
   digest(path: string, sig: string | null | undefined, read?: HashedRead): string {
-    const k = this.known.get(path);
-    if (k && sig && k[0] === sig) return k[1];
+    const k = this.knownInput(path);
+    if (k?.[2] && sig && k[1] === sig) return k[2];
     if (this.db && this.mod) return this.mod.statDigest(this.db, path, undefined, read);
     return read ? read.digest : digestFileSync(path);
   }

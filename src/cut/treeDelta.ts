@@ -98,18 +98,19 @@ export function treeDelta(
     return sig && !sig.startsWith('kind:') ? sigSize(sig) : undefined;
   });
   if (!entries) return undefined;
-  const bySource = new Map<string, number>();
-  entries.forEach((e, i) => {
-    if (e.source) bySource.set(e.source, i);
-  });
+  // Where the changed files sit (usually one or two among thousands of entries, so no map of them
+  // all), and what their sizes did to the total weight (weight is header, name and size).
   const dirty = new Set<number>();
-  for (const f of files) {
-    const i = bySource.get(f);
-    if (i !== undefined) dirty.add(i);
+  let sizeDelta = 0;
+  if (files.length) {
+    const wanted = new Set(files);
+    entries.forEach((e, i) => {
+      if (e.source === undefined || !wanted.has(e.source)) return;
+      dirty.add(i);
+      sizeDelta += sigSize(sigOf.get(e.source)!) - sigSize(sigBefore.get(e.source)!);
+    });
   }
-  // The total weight changes by what the edited entries' sizes did (weight is header, name and size).
-  let weight = typeof shape.weight === 'number' ? shape.weight : totalWeight(entries);
-  if (typeof shape.weight === 'number') for (const f of files) if (bySource.has(f)) weight += sigSize(sigOf.get(f)!) - sigSize(sigBefore.get(f)!);
+  const weight = typeof shape.weight === 'number' ? shape.weight + sizeDelta : totalWeight(entries);
 
   const digests = new Map<string, string>();
   const digestOf = (e: CpioEntry) => {

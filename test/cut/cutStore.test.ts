@@ -1,0 +1,54 @@
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CutStore } from '../../src/cut/cutStore.js';
+import { statSig } from '../../src/derivations/hostInputs.js';
+import { digestFileSync, initHasher } from '../../src/store/digest.js';
+import type { Stamp, StampInput, StampLayer } from '../../src/image/stamp.js';
+
+const layer = (name: string, inputs: StampInput[]): StampLayer =>
+  ({ name, key: name, size: 0, digest: '', request: '{}', inputs, racy: false, object: ['/nowhere', 'x'] }) as StampLayer;
+
+describe('CutStore.digest', () => {
+  before(() => initHasher());
+  it('takes an unchanged file\'s digest from the stamp (found in any layer, in path order), and hashes a changed or unrecorded one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rapido-cutstore-'));
+    try {
+      const tree = join(dir, 'tree');
+      mkdirSync(tree);
+      const files = ['a', 'b', 'c', 'd', 'e'].map((n) => {
+        const p = join(tree, n);
+        writeFileSync(p, `file ${n}\n`);
+        return p;
+      });
+      const sig = (p: string) => statSig(lstatSync(p));
+      // Recorded digests no real file has: returning one proves the stamp answered, not a read.
+      const rec = (p: string): StampInput => [p, sig(p), `recorded-${p.slice(-1)}`];
+      const prev = {
+        layers: [
+          layer('system', [rec(files[4])]),
+          layer('tree#1', [[tree, sig(tree)], rec(files[0]), rec(files[1]), rec(files[2])]),
+          layer('tree#2', []),
+          layer('overlay', [rec(files[3])]),
+        ],
+      } as unknown as Stamp;
+      const store = new CutStore(join(dir, 'store'), prev);
+      for (const p of files) assert.equal(store.digest(p, sig(p)), `recorded-${p.slice(-1)}`, p);
+      // A signature other than the recorded one: the file is hashed.
+      assert.equal(store.digest(files[1], `${sig(files[1])}x`), digestFileSync(files[1]));
+      // Not in the stamp (between two recorded paths, and past the last one).
+      const extra = join(tree, 'bb');
+      writeFileSync(extra, 'new\n');
+      assert.equal(store.digest(extra, sig(extra)), digestFileSync(extra));
+      const last = join(tree, 'z');
+      writeFileSync(last, 'z\n');
+      assert.equal(store.digest(last, sig(last)), digestFileSync(last));
+      // A directory's input has no digest: the stamp gives no answer (and a directory cannot be hashed).
+      assert.throws(() => store.digest(tree, sig(tree)), /EISDIR/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
