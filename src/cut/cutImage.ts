@@ -4,15 +4,17 @@ import { canonicalJson } from '../derivations/canonicalJson.js';
 import { writeNewcSync, type NewcOptions } from '../derivations/cpio/writeNewc.js';
 import { newcMembers } from '../derivations/cpio/readNewc.js';
 import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, derivePart, entryDigester, keyFingerprint, layerRequest, type NativePart } from '../derivations/deriveLayerKey.js';
-import { HostInputs, lstatOrNull, sigSize, statSig } from '../derivations/hostInputs.js';
+import { HostInputs, sigSize } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
 import { toSnapshot, type TreeShape, type TreeSnapshot } from '../derivations/treeSnapshot.js';
 import { totalWeight } from '../derivations/treeChunks.js';
 import { readTreeSnapshots, snapshotKey, writeTreeSnapshots } from '../image/treeSnapshotFile.js';
 import { racyInputs, treeDelta, type DeltaPart } from './treeDelta.js';
+import { distributeInputs } from './chunkInputs.js';
 import {
-  changedInputs, layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, storeIdentity, writeStamp, type Stamp, type StampInput, type StampLayer,
+  changedInputs, layerInputsUnchanged, RACY_WINDOW_MS, readStamp, STAMP_VERSION, storeIdentity, writeStamp, type ImageLayout, type Stamp, type StampInput,
+  type StampLayer,
 } from '../image/stamp.js';
 import type { CutContext } from '../derivations/builders/context.js';
 import { createDigest, digestBuffer, hashString, initHasher } from '../store/digest.js';
@@ -22,6 +24,7 @@ import { withBuildLock } from '../store/buildLock.js';
 import { withCutGuard } from '../store/cutGuard.js';
 import { recipeVmResources } from '../image/vmResources.js';
 import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } from '../image/composeImage.js';
+import { readImageLayer } from '../image/imageLayer.js';
 import { CutStore } from './cutStore.js';
 import type { CutRequest } from './cutRequest.js';
 import type { LayerOutcome, Progress } from './progress.js';
@@ -121,7 +124,7 @@ async function cutWithStore(
   const cutPlan = async (i: number, reuseStamp: boolean): Promise<LayerResult[]> => {
     const plan = plans[i];
     const olds = prev?.layers.filter((l) => (l.plan ?? l.name) === plan.name) ?? [];
-    // A chunked tree is reused from the stamp only whole: its inputs ride on its first chunk.
+    // A chunked tree is reused from the stamp only whole: its memo (and racy mark) rides on its first chunk.
     const reusable = reuseStamp && olds.length > 0 && olds.every((old) => old.digest && !old.racy && old.request === requests[i] && unchanged.has(old.name));
     if (reusable && (await everyAsync(olds, (old) => store.lookup(old.key)))) {
       // Its snapshot (if any) stays as it is: read only if another tree's changes make the file be written again.
@@ -135,10 +138,11 @@ async function cutWithStore(
     // A big tree with a few files edited: patch the last cut's entries rather than walk it all again.
     const last = reuseStamp && olds.length > 0 && olds.every((old) => old.digest && old.request === requests[i]) ? prevSnapshot(plan, olds) : undefined;
     if (last) {
-      const delta = treeDelta(plan, ctx, store, last.snap, last.shape, olds, changed ? (changed.get(olds[0].name) ?? []) : changedInputs(olds[0]), cutStartMs);
+      const changedHere = olds.flatMap((old) => (changed ? (changed.get(old.name) ?? []) : changedInputs(old)));
+      const delta = treeDelta(plan, ctx, store, last.snap, last.shape, olds, changedHere, cutStartMs);
       if (delta) {
         memo.set('snapshot', snapshotKey(last.snap), delta.shape);
-        return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, delta);
+        return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, { ...delta, image: { out: req.out, layout: prev?.current } });
       }
     }
     return nativeLayers(plan, ctx, store, cutStartMs, memo, subst);
@@ -211,8 +215,7 @@ async function cutWithStore(
       const memo = r.memo instanceof LayerMemo ? r.memo.toJSON() : r.memo;
       // The object as composed: the next no-op check notices it removed (gc, a wiped store) or replaced.
       const obj = objectPath(store.dir, r.key);
-      const objSt = lstatOrNull(obj);
-      const object: StampLayer['object'] = [obj, objSt ? statSig(objSt) : 'missing'];
+      const object: StampLayer['object'] = [obj, store.objectSig(r.key)];
       const layer: StampLayer = { name: r.name, key: r.key, size: r.size, digest: r.digest, request: requests[i], inputs: r.inputs, racy: r.racy, memo, object };
       return r.name === plan.name ? layer : { ...layer, plan: plan.name };
     }),
@@ -229,7 +232,7 @@ async function cutWithStore(
     kernel: { release: req.kernel.release, image: req.kernel.image },
   };
   try {
-    writeStamp(req.out, stamp);
+    writeStamp(req.out, stamp, prev);
   } catch (e) {
     throw imageWriteError(e, req.out);
   }
@@ -262,19 +265,25 @@ function stampInputs(inputs: HostInputs, cutStartMs: number): { inputs: StampInp
 }
 
 /**
- * The last cut's object of a chunk with the same entries, as members to copy
+ * The last cut's layer of a chunk with the same entries, as members to copy
  * into the new one (all but the changed entries): one read instead of opening
- * every file of the chunk. Only bytes that still have the digest the stamp
- * recorded are used, and each member only at its own position and size.
+ * every file of the chunk. Its bytes come from the last image when that
+ * still vouches for them (image/imageLayer.ts), else from its store object
+ * if that still has the digest the stamp recorded; each member is used only
+ * at its own position and size.
  */
-function priorMembers(store: CutStore, layer: StampLayer, dirty: Set<number>, count: number): NewcOptions['member'] {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(objectPath(store.dir, layer.key));
-  } catch {
-    return undefined;
+function priorMembers(
+  store: CutStore, image: { out: string; layout?: ImageLayout }, layer: StampLayer, dirty: Set<number>, count: number,
+): NewcOptions['member'] {
+  let buf = readImageLayer(image.out, image.layout, layer.key, layer.size);
+  if (!buf) {
+    try {
+      buf = readFileSync(objectPath(store.dir, layer.key));
+    } catch {
+      return undefined;
+    }
+    if (buf.length !== layer.size || digestBuffer(buf) !== layer.digest) return undefined;
   }
-  if (buf.length !== layer.size || digestBuffer(buf) !== layer.digest) return undefined;
   const members = newcMembers(buf);
   if (members?.length !== count) return undefined;
   return (e, i) => {
@@ -293,16 +302,18 @@ async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<bo
 /**
  * A native plan's layers: one, or a big tree's chunks (deriveNativeLayers).
  * Each is looked up by its own key, so an edit in one chunk builds that chunk
- * alone. The plan's inputs and memo are recorded on its first layer: the
- * next cut re-derives the plan when any of them changed, a tree from its
- * snapshot when only file contents changed (`delta`, cut/treeDelta.ts).
+ * alone. Each chunk's layer records the inputs of its own files, the first
+ * one the rest and the plan's memo (chunkInputs.ts): the next cut
+ * re-derives the plan when any of them changed, a tree from its snapshot
+ * when only file contents changed (`delta`, cut/treeDelta.ts).
  */
 async function nativeLayers(
   plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo, subst: Substitution,
-  delta?: { parts: DeltaPart[]; inputs: StampInput[]; racy: boolean },
+  delta?: { parts: DeltaPart[]; inputs: StampInput[][]; racy: boolean; image: { out: string; layout?: ImageLayout } },
 ): Promise<LayerResult[]> {
   let parts: (NativePart | DeltaPart)[];
-  let stamped: { inputs: StampInput[]; racy: boolean };
+  /** Each part's inputs (chunkInputs.ts), and whether the plan's are racy. */
+  let stamped: { inputs: StampInput[][]; racy: boolean };
   /** A tree's snapshot: new after a walk, the last one after a delta (its shape is already in the memo). */
   let snap: TreeSnapshot | 'kept' | undefined;
   if (delta) {
@@ -311,18 +322,22 @@ async function nativeLayers(
     snap = 'kept';
   } else {
     const derived = await deriveNativeLayers(plan, ctx, store, memo);
-    parts = derived.parts;
-    stamped = stampInputs(derived.inputs, cutStartMs);
+    const walked = derived.parts;
+    parts = walked;
+    const { inputs, racy } = stampInputs(derived.inputs, cutStartMs);
+    const chunkOf = new Map<string, number>();
+    if (walked.length > 1) for (const [j, p] of walked.entries()) for (const e of p.entries) if (e.source !== undefined && !chunkOf.has(e.source)) chunkOf.set(e.source, j);
+    stamped = { inputs: distributeInputs(inputs, (path) => chunkOf.get(path), walked.length), racy };
     const sigs = derived.inputs.sigs;
-    snap = derived.tree && toSnapshot(derived.tree, parts.flatMap((p) => p.entries), (source) => {
+    snap = derived.tree && toSnapshot(derived.tree, walked.flatMap((p) => p.entries), (source) => {
       const sig = sigs.get(source);
       return sig && !sig.startsWith('kind:') ? sigSize(sig) : undefined;
     });
     if (snap) memo.set('snapshot', snapshotKey(snap), {
-      chunks: parts.map((p) => p.entries.length),
-      weight: totalWeight(parts.flatMap((p) => p.entries)),
+      chunks: walked.map((p) => p.entries.length),
+      weight: totalWeight(walked.flatMap((p) => p.entries)),
       keys: keyFingerprint(),
-      racy: racyInputs(stamped.inputs, cutStartMs - RACY_WINDOW_MS),
+      racy: racyInputs(inputs, cutStartMs - RACY_WINDOW_MS),
     } satisfies TreeShape);
   }
   const out: LayerResult[] = [];
@@ -338,7 +353,7 @@ async function nativeLayers(
   for (const f of fetched.values()) store.record(f.record);
   for (const [j, part] of parts.entries()) {
     const { name, key } = part;
-    const extra = j === 0 ? { ...stamped, memo, snapshot: snap } : { inputs: [], racy: false };
+    const extra = j === 0 ? { inputs: stamped.inputs[0], racy: stamped.racy, memo, snapshot: snap } : { inputs: stamped.inputs[j], racy: false };
     const found = local.get(key);
     // A chunk the delta left as it was: its object was checked as the stamp's are.
     if (found && 'reused' in part) {
@@ -355,11 +370,11 @@ async function nativeLayers(
       continue;
     }
     // A reused chunk whose object vanished (gc, a wiped store) is built again: its derivation first, for its record.
-    const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, part.entries, entryDigester(store, new HostInputs()));
+    const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, part.entriesOf(), entryDigester(store, new HostInputs()));
     out.push(await withBuildLock(store.dir, key, async () => {
       const again = await store.lookup(key); // another cut may have built it while we waited
       if (again) return { name, key, ...again, source: 'store' as const, ...extra };
-      const member = 'prior' in part && part.prior ? priorMembers(store, part.prior.layer, part.prior.dirty, entries.length) : undefined;
+      const member = 'prior' in part && part.prior && delta ? priorMembers(store, delta.image, part.prior.layer, part.prior.dirty, entries.length) : undefined;
       const { size, digest } = writeHashedObject(store.dir, key, (fd) => {
         // Hashed as written: writeObject need not read the archive back.
         const hash = createDigest();

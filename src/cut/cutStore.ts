@@ -1,5 +1,7 @@
-import { rmSync, statSync } from 'node:fs';
-import type { Stamp, StampInput } from '../image/stamp.js';
+import { lstatSync, rmSync, type Stats } from 'node:fs';
+import { statSig, type StatSig } from '../derivations/hostInputs.js';
+import type { Stamp } from '../image/stamp.js';
+import { ChunkedInputs } from './chunkInputs.js';
 import { cleanTmp } from '../store/cleanTmp.js';
 import type { CutRecord } from '../store/cutHistory.js';
 import { digestFileSync } from '../store/digest.js';
@@ -25,12 +27,14 @@ export class CutStore {
   private mod?: StoreModule;
   private opening?: Promise<Store>;
   private readonly pending: LayerRecord[] = [];
-  /** The previous stamp's layers that record inputs: where digests of unchanged files are looked up. */
-  private readonly known: StampInput[][];
+  /** The previous stamp's inputs: where digests of unchanged files are looked up (by binary search: a map of a big tree's 14,000 would cost more than an edit's lookups). */
+  private readonly known: ChunkedInputs;
   /** Records this cut put: their lastUsedAt is already this cut's, so finish() need not rewrite them (a big derivation each). */
   private readonly recorded = new Set<string>();
   /** Layer objects whose size and digest this cut knows without LMDB: the stamp's and those built now. */
   private readonly expected = new Map<string, { size: number; digest: string }>();
+  /** Objects' stat signatures as lookups found them. */
+  private readonly objectSigs = new Map<string, StatSig>();
 
   /** `reading`: why/audit only read; a store they cannot write is opened read-only. */
   /** `say`: where a cut reports a corrupt object (its Progress); default stderr. */
@@ -38,29 +42,7 @@ export class CutStore {
     this.dir = openStoreDir(path, access);
     cleanTmp(this.dir);
     for (const l of prev?.layers ?? []) if (l.digest) this.expected.set(l.key, { size: l.size, digest: l.digest });
-    this.known = (prev?.layers ?? []).map((l) => l.inputs).filter((inputs) => inputs.length > 0);
-  }
-
-  /**
-   * The stamp's record of a path. A layer's inputs are in path order, so a
-   * binary search finds it: an edit of a 500 MiB tree looks up the files of
-   * one chunk, and a map of all 14,000 would cost more than the lookups. An
-   * input list out of order only makes a lookup miss (then the file is hashed).
-   */
-  private knownInput(path: string): StampInput | undefined {
-    for (const inputs of this.known) {
-      if (path < inputs[0][0] || path > inputs[inputs.length - 1][0]) continue;
-      let lo = 0;
-      let hi = inputs.length - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        const p = inputs[mid][0];
-        if (p === path) return inputs[mid];
-        if (p < path) lo = mid + 1;
-        else hi = mid - 1;
-      }
-    }
-    return undefined;
+    this.known = new ChunkedInputs((prev?.layers ?? []).map((l) => l.inputs).filter((inputs) => inputs.length > 0));
   }
 
   get isOpen(): boolean {
@@ -84,7 +66,7 @@ export class CutStore {
    * was read for another reason), else hashed now.
    */
   digest(path: string, sig: string | null | undefined, read?: HashedRead): string {
-    const k = this.knownInput(path);
+    const k = this.known.input(path);
     if (k?.[2] && sig && k[1] === sig) return k[2];
     if (this.db && this.mod) return this.mod.statDigest(this.db, path, undefined, read);
     return read ? read.digest : digestFileSync(path);
@@ -98,7 +80,7 @@ export class CutStore {
    */
   async lookup(key: string): Promise<{ size: number; digest: string } | undefined> {
     if (!this.db) {
-      const st = statSync(objectPath(this.dir, key), { throwIfNoEntry: false });
+      const st = this.statObject(key);
       if (!st?.isFile()) return undefined;
       const exp = this.expected.get(key);
       if (exp) return st.size === exp.size ? exp : this.corrupt(key, `size ${st.size}, expected ${exp.size}`);
@@ -110,9 +92,27 @@ export class CutStore {
     const rec = mod.getLayer(db, key);
     // An object without a record (a cut killed between the two) is rebuilt: writeObject then keeps it only if its bytes check.
     if (!rec) return undefined;
-    const st = statSync(objectPath(this.dir, key), { throwIfNoEntry: false });
+    const st = this.statObject(key);
     if (!st?.isFile()) return undefined;
     return st.size === rec.size ? { size: rec.size, digest: rec.digest } : this.corrupt(key, `size ${st.size}, expected ${rec.size}`);
+  }
+
+  private statObject(key: string): Stats | undefined {
+    const st = lstatSync(objectPath(this.dir, key), { throwIfNoEntry: false });
+    if (st?.isFile()) this.objectSigs.set(key, statSig(st));
+    return st;
+  }
+
+  /**
+   * The stat signature the stamp records for a layer's object: the one its
+   * lookup saw (objects are never changed, and gc waits for the cut), else
+   * taken now (an object this cut wrote); 'missing' if there is none.
+   */
+  objectSig(key: string): StatSig {
+    const known = this.objectSigs.get(key);
+    if (known) return known;
+    const st = lstatSync(objectPath(this.dir, key), { throwIfNoEntry: false });
+    return st ? statSig(st) : 'missing';
   }
 
   /** Never boot a damaged object: say so, drop it, and let the caller rebuild the layer. */
@@ -127,6 +127,7 @@ export class CutStore {
   /** Drops an object found corrupt, so the layer is rebuilt (its record, if any, then points at the new bytes). */
   discard(key: string): void {
     this.expected.delete(key);
+    this.objectSigs.delete(key);
     rmSync(objectPath(this.dir, key), { force: true });
   }
 

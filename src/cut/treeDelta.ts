@@ -1,29 +1,34 @@
 import { closeSync, openSync, readdirSync, readSync, type Stats } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
 import { skippedInTree } from '../derivations/builders/treeLayer.js';
 import type { CutContext } from '../derivations/builders/context.js';
 import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { derivePart, partName, type FileDigests, type NativePart } from '../derivations/deriveLayerKey.js';
 import { lstatOrNull, sigMtimeMs, sigSize, statSig } from '../derivations/hostInputs.js';
 import type { LayerPlan } from '../derivations/layerPlan.js';
-import { rechunk, totalWeight } from '../derivations/treeChunks.js';
-import { fromSnapshot, type TreeShape, type TreeSnapshot } from '../derivations/treeSnapshot.js';
+import { rechunkCounts, totalWeight } from '../derivations/treeChunks.js';
+import { snapshotEntry, type TreeShape, type TreeSnapshot } from '../derivations/treeSnapshot.js';
+import { ChunkedInputs, distributeInputs } from './chunkInputs.js';
 import { RACY_WINDOW_MS, type StampInput, type StampLayer } from '../image/stamp.js';
 
 /**
  * A chunk after a delta: re-derived (`derivation` set), or the last cut's
- * layer unchanged (`reused`). A re-derived chunk that holds the same
+ * layer unchanged (`reused`, its entries built only if asked: its object
+ * may have to be written again). A re-derived chunk that holds the same
  * entries as the last cut's (`prior`) can be written from that object,
  * reading only its changed entries' files (`dirty`: positions in the chunk).
  */
-export type DeltaPart = { name: string; key: string; entries: CpioEntry[] } & (
-  | { derivation: NativePart['derivation']; prior?: { layer: StampLayer; dirty: Set<number> } }
-  | { reused: StampLayer }
+export type DeltaPart = { name: string; key: string } & (
+  | { derivation: NativePart['derivation']; entries: CpioEntry[]; prior?: { layer: StampLayer; dirty: Set<number> } }
+  | { reused: StampLayer; entriesOf: () => CpioEntry[] }
 );
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
+
+/** A snapshot entry whose size the stamp does not know: the tree is walked instead. */
+class UnknownSize extends Error {}
 
 /**
  * A tree plan re-derived from the last cut's snapshot when the stamp says
@@ -37,37 +42,30 @@ const S_IFREG = 0o100000;
  * ld.so.conf) returns undefined: the caller walks the tree as before. The
  * result equals a fresh derivation's, which the tests check.
  *
+ * The work grows with the edit, not the tree: entries are built only for
+ * the chunks an edit touches (and any the re-chunking scans), and sizes and
+ * signatures are looked up in the chunks' own input lists.
+ *
  * Racy inputs of the last cut (changed within a second of it, git's rule)
  * are re-checked though their signature holds: a file is re-hashed (the
  * stamp kept no digest for it), a directory re-read.
  */
 export function treeDelta(
   plan: LayerPlan, ctx: CutContext, store: FileDigests, snap: TreeSnapshot, shape: TreeShape, olds: StampLayer[], changed: string[], cutStartMs: number,
-): { parts: DeltaPart[]; inputs: StampInput[]; racy: boolean; shape: TreeShape } | undefined {
-  const oldInputs = olds[0].inputs;
-  const sigOf = new Map<string, string | null>();
-  for (const [path, sig] of oldInputs) sigOf.set(path, sig);
-  /** Inputs whose signature this cut takes anew, and what it records for them. */
+): { parts: DeltaPart[]; inputs: StampInput[][]; racy: boolean; shape: TreeShape } | undefined {
+  const n = snap.entries.length;
+  if (olds.length !== shape.chunks.length || shape.chunks.reduce((a, c) => a + c, 0) !== n) return undefined;
+  const recorded = new ChunkedInputs(olds.map((o) => o.inputs));
+  /** Inputs whose signature this cut takes anew: what they had, and what they have now. */
   const touched = new Map<string, Stats>();
   const sigBefore = new Map<string, string>();
+  const sigNow = new Map<string, string>();
+  const sigOf = (path: string) => sigNow.get(path) ?? recorded.sig(path);
   const elf = new Set(snap.elf);
-  let children: Map<string, string[]> | undefined;
-  const childrenOf = (dir: string): string[] => {
-    if (!children) {
-      children = new Map();
-      for (const [p] of oldInputs) {
-        const d = dirname(p);
-        const list = children.get(d);
-        if (list) list.push(basename(p));
-        else children.set(d, [basename(p)]);
-      }
-    }
-    return children.get(dir) ?? [];
-  };
 
   const files: string[] = [];
   for (const path of new Set([...changed, ...shape.racy])) {
-    const old = sigOf.get(path);
+    const old = recorded.sig(path);
     if (!old || old.startsWith('kind:')) return undefined;
     const tree = snap.trees.find((t) => path === t.hostDir || path.startsWith(t.hostDir.endsWith('/') ? t.hostDir : t.hostDir + '/'));
     if (!tree) return undefined;
@@ -78,8 +76,8 @@ export function treeDelta(
       // A directory the walk left out (.git) holds no inputs; a walked one must list the same names.
       if (path === tree.hostDir || !skippedInTree(basename(path), true, tree.all)) {
         const now = readdirSync(path).sort();
-        const before = childrenOf(path).sort();
-        if (now.length !== before.length || now.some((n, i) => n !== before[i])) return undefined;
+        const before = recorded.children(path).sort();
+        if (now.length !== before.length || now.some((name, i) => name !== before[i])) return undefined;
       }
     } else if ((oldMode & S_IFMT) === S_IFREG) {
       // The library closure reads ELF files: a change there may change what it finds.
@@ -90,70 +88,107 @@ export function treeDelta(
     }
     touched.set(path, st);
     sigBefore.set(path, old);
-    sigOf.set(path, statSig(st));
+    sigNow.set(path, statSig(st));
   }
 
-  const entries = fromSnapshot(snap, (source) => {
-    const sig = sigOf.get(source);
+  // Entries are built only where asked: the changed chunks and what the re-chunking scans.
+  const built: (CpioEntry | undefined)[] = new Array(n);
+  const sizeOf = (source: string) => {
+    const sig = sigOf(source);
     return sig && !sig.startsWith('kind:') ? sigSize(sig) : undefined;
-  });
-  if (!entries) return undefined;
-  // Where the changed files sit (usually one or two among thousands of entries, so no map of them
-  // all), and what their sizes did to the total weight (weight is header, name and size).
-  const dirty = new Set<number>();
-  let sizeDelta = 0;
-  if (files.length) {
-    const wanted = new Set(files);
-    entries.forEach((e, i) => {
-      if (e.source === undefined || !wanted.has(e.source)) return;
-      dirty.add(i);
-      sizeDelta += sigSize(sigOf.get(e.source)!) - sigSize(sigBefore.get(e.source)!);
-    });
-  }
-  const weight = typeof shape.weight === 'number' ? shape.weight + sizeDelta : totalWeight(entries);
-
-  const digests = new Map<string, string>();
-  const digestOf = (e: CpioEntry) => {
-    const d = store.digest(e.source!, sigOf.get(e.source!));
-    digests.set(e.source!, d);
-    return d;
   };
-  const chunks = rechunk(entries, shape.chunks, [...dirty], weight);
-  const parts: DeltaPart[] = [];
-  let start = 0;
-  let oldStart = 0;
-  for (const [j, chunk] of chunks.entries()) {
-    const name = partName(plan, j, chunks.length);
-    const old = olds[j];
-    const sameRange = old !== undefined && old.name === name && shape.chunks.length === chunks.length && oldStart === start && shape.chunks[j] === chunk.length;
-    let clean = sameRange;
-    for (let i = start; clean && i < start + chunk.length; i++) if (dirty.has(i)) clean = false;
-    if (clean) parts.push({ name, key: old.key, entries: chunk, reused: old });
-    else {
-      const part = derivePart(plan, ctx, name, chunk, digestOf);
-      const dirtyHere = new Set([...dirty].filter((i) => i >= start && i < start + chunk.length).map((i) => i - start));
-      parts.push(sameRange && part.key !== old.key ? { ...part, prior: { layer: old, dirty: dirtyHere } } : part);
+  const at = (i: number): CpioEntry => {
+    const e = (built[i] ??= snapshotEntry(snap, i, sizeOf));
+    if (!e) throw new UnknownSize();
+    return e;
+  };
+  const range = (from: number, to: number) => {
+    const out: CpioEntry[] = [];
+    for (let i = from; i < to; i++) out.push(at(i));
+    return out;
+  };
+  try {
+    // Where the changed files sit (usually one or two among thousands of entries, found without
+    // building any), and what their sizes did to the total weight (weight is header, name and size).
+    const dirty = new Set<number>();
+    let sizeDelta = 0;
+    if (files.length) {
+      const wanted = new Set(files);
+      for (let i = 0; i < n; i++) {
+        const e = snap.entries[i];
+        if (e[1] !== 'file' || !wanted.has(e[3])) continue;
+        dirty.add(i);
+        sizeDelta += sigSize(sigNow.get(e[3])!) - sigSize(sigBefore.get(e[3])!);
+      }
     }
-    start += chunk.length;
-    oldStart += shape.chunks[j] ?? 0;
-  }
+    const weight = typeof shape.weight === 'number' ? shape.weight + sizeDelta : totalWeight(range(0, n));
+    const counts = rechunkCounts(n, at, shape.chunks, [...dirty], weight);
 
-  // The stamp's inputs: the old list (sorted by path) with the touched ones taken anew, as stampInputs would record them.
-  const trusted = cutStartMs - RACY_WINDOW_MS;
-  const inputs: StampInput[] = touched.size === 0 ? oldInputs : oldInputs.map((input) => {
-    const st = touched.get(input[0]);
-    if (!st) return input;
-    const d = digests.get(input[0]);
-    return d && st.mtimeMs <= trusted ? [input[0], statSig(st), d] : [input[0], statSig(st)];
-  });
-  // Which inputs are racy now: only those that were racy at the last cut or were touched. Any
-  // other input's mtime was already outside the last cut's window, and the window only moves on.
-  const racyNow: string[] = [];
-  for (const path of [...sigBefore.keys(), ...shape.racy.filter((p) => !sigBefore.has(p))].sort()) {
-    const sig = sigOf.get(path);
-    if (sig && !sig.startsWith('kind:') && sigMtimeMs(sig) > trusted) racyNow.push(path);
+    const digests = new Map<string, string>();
+    const digestOf = (e: CpioEntry) => {
+      const d = store.digest(e.source!, sigOf(e.source!));
+      digests.set(e.source!, d);
+      return d;
+    };
+    const sameBounds = counts.length === shape.chunks.length && counts.every((c, j) => c === shape.chunks[j]);
+    const parts: DeltaPart[] = [];
+    let start = 0;
+    for (const [j, count] of counts.entries()) {
+      const name = partName(plan, j, counts.length);
+      const old = olds[j];
+      const sameRange = old !== undefined && old.name === name && sameBounds;
+      const end = start + count;
+      let clean = sameRange;
+      for (const i of dirty) if (i >= start && i < end) clean = false;
+      if (clean) {
+        const [from, to] = [start, end];
+        parts.push({ name, key: old.key, reused: old, entriesOf: () => range(from, to) });
+      } else {
+        const part = derivePart(plan, ctx, name, range(start, end), digestOf);
+        const dirtyHere = new Set([...dirty].filter((i) => i >= start && i < end).map((i) => i - start));
+        parts.push(sameRange && part.key !== old.key ? { ...part, prior: { layer: old, dirty: dirtyHere } } : part);
+      }
+      start = end;
+    }
+
+    // The stamp's inputs, as a walk would record them: the touched ones taken anew, each list
+    // still in path order, and each file on its chunk's list.
+    const trusted = cutStartMs - RACY_WINDOW_MS;
+    const renew = (input: StampInput): StampInput => {
+      const st = touched.get(input[0]);
+      if (!st) return input;
+      const d = digests.get(input[0]);
+      return d && st.mtimeMs <= trusted ? [input[0], statSig(st), d] : [input[0], statSig(st)];
+    };
+    let inputs: StampInput[][];
+    if (sameBounds) {
+      const lists = new Set([...touched.keys()].map((path) => recorded.find(path)![0]));
+      inputs = recorded.lists.map((list, j) => (lists.has(j) ? list.map(renew) : list));
+    } else {
+      // Bounds moved (an edit crossed a chunk's limits): files move between chunks' lists.
+      const chunkOfSource = new Map<string, number>();
+      let j = 0;
+      let end = counts[0];
+      for (let i = 0; i < n; i++) {
+        while (i >= end) end += counts[++j];
+        const e = snap.entries[i];
+        if (e[1] === 'file' && !chunkOfSource.has(e[3])) chunkOfSource.set(e[3], j);
+      }
+      const all = recorded.all().map(renew).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      inputs = distributeInputs(all, (path) => chunkOfSource.get(path), counts.length);
+    }
+    // Which inputs are racy now: only those that were racy at the last cut or were touched. Any
+    // other input's mtime was already outside the last cut's window, and the window only moves on.
+    const racyNow: string[] = [];
+    for (const path of [...sigBefore.keys(), ...shape.racy.filter((p) => !sigBefore.has(p))].sort()) {
+      const sig = sigOf(path);
+      if (sig && !sig.startsWith('kind:') && sigMtimeMs(sig) > trusted) racyNow.push(path);
+    }
+    return { parts, inputs, racy: racyNow.length > 0, shape: { chunks: counts, weight, keys: shape.keys, racy: racyNow } };
+  } catch (e) {
+    if (e instanceof UnknownSize) return undefined;
+    throw e;
   }
-  return { parts, inputs, racy: racyNow.length > 0, shape: { chunks: chunks.map((c) => c.length), weight, keys: shape.keys, racy: racyNow } };
 }
 
 function startsWithElfMagic(path: string): boolean {

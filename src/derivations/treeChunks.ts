@@ -76,7 +76,8 @@ function pathHashBytes(p: string): number {
 export function chunkEntries(entries: CpioEntry[], threshold = CHUNK_THRESHOLD): CpioEntry[][] {
   const total = totalWeight(entries);
   if (total <= threshold) return [entries];
-  return cutFrom(sortedEntries(entries), 0, [], undefined);
+  const sorted = sortedEntries(entries);
+  return slices(sorted, cutFrom(sorted.length, (i) => sorted[i], 0, [], undefined));
 }
 
 /** What chunkEntries compares with CHUNK_THRESHOLD. */
@@ -86,53 +87,66 @@ export function totalWeight(entries: CpioEntry[]): number {
   return n;
 }
 
+/** The chunks of `entries` that `counts` (entries per chunk, in order) describe. */
+export function slices<T>(entries: T[], counts: number[]): T[][] {
+  const out: T[][] = [];
+  let start = 0;
+  for (const c of counts) {
+    out.push(entries.slice(start, start + c));
+    start += c;
+  }
+  return out;
+}
+
 /**
- * chunkEntries of the same entries (archive order) as a chunking `counts`,
- * after only the entries at positions `changed` changed weight, and `total`
- * the new total weight. The scan is a left-to-right function of the weights,
- * so it is the old one up to the chunk holding the first change; from there
- * it scans again until it cuts, past the last change, where the old scan
- * also cut: from that point on both see the same entries from the same
- * state, and the old chunks are the new ones. The result is chunkEntries'.
+ * chunkEntries' chunk sizes (entries per chunk) for `n` entries in archive
+ * order, of which `at(i)` gives the i-th, after only the entries at
+ * positions `changed` changed weight since the chunking `counts`, and
+ * `total` the new total weight. The scan is a left-to-right function of the
+ * weights, so it is the old one up to the chunk holding the first change;
+ * from there it scans again until it cuts, past the last change, where the
+ * old scan also cut: from that point on both see the same entries from the
+ * same state, and the old chunks are the new ones. So `at` is asked only
+ * for the entries between those two cuts (an edit's delta never builds the
+ * rest of a big tree's entries).
  */
-export function rechunk(entries: CpioEntry[], counts: number[], changed: number[], total: number): CpioEntry[][] {
-  if (total <= CHUNK_THRESHOLD || counts.length < 2) return total <= CHUNK_THRESHOLD ? [entries] : cutFrom(entries, 0, [], undefined);
+export function rechunkCounts(n: number, at: (i: number) => CpioEntry, counts: number[], changed: number[], total: number): number[] {
+  if (total <= CHUNK_THRESHOLD) return [n];
+  if (counts.length < 2 || counts.reduce((a, c) => a + c, 0) !== n) return cutFrom(n, at, 0, [], undefined);
+  if (changed.length === 0) return counts;
   const bounds = [0];
   for (const c of counts) bounds.push(bounds[bounds.length - 1] + c);
-  if (bounds[bounds.length - 1] !== entries.length) return cutFrom(entries, 0, [], undefined);
-  if (changed.length === 0) return counts.map((_, j) => entries.slice(bounds[j], bounds[j + 1]));
   const first = Math.min(...changed);
   const last = Math.max(...changed);
   let j0 = 0;
   while (bounds[j0 + 1] <= first) j0++;
-  const before = counts.slice(0, j0).map((_, j) => entries.slice(bounds[j], bounds[j + 1]));
-  return cutFrom(entries, bounds[j0], before, { bounds, after: last });
+  return cutFrom(n, at, bounds[j0], counts.slice(0, j0), { bounds, after: last });
 }
 
 /**
- * Cuts entries[from..] (archive order) onto `chunks`. With `old`: stops at a
- * cut past `old.after` that is also one of `old.bounds`, and takes the old
- * chunks from there.
+ * Cuts entries [from, n) (archive order) onto `counts` (entries per chunk).
+ * With `old`: stops at a cut past `old.after` that is also one of
+ * `old.bounds`, and takes the old chunks from there.
  */
-function cutFrom(entries: CpioEntry[], from: number, chunks: CpioEntry[][], old: { bounds: number[]; after: number } | undefined): CpioEntry[][] {
+function cutFrom(n: number, at: (i: number) => CpioEntry, from: number, counts: number[], old: { bounds: number[]; after: number } | undefined): number[] {
   const oldCuts = old ? new Set(old.bounds) : undefined;
   let start = from;
   let bytes = 0;
-  for (let i = from; i < entries.length; i++) {
-    const e = entries[i];
+  for (let i = from; i < n; i++) {
+    const e = at(i);
     const w = weight(e);
     if (bytes >= MIN && (bytes + w > MAX || i - start >= MAX_ENTRIES || pathHash(e.path) < 2 ** 32 * (w / AVG + 1 / AVG_ENTRIES))) {
-      chunks.push(entries.slice(start, i));
+      counts.push(i - start);
       start = i;
       bytes = 0;
       if (old && i > old.after && oldCuts!.has(i)) {
         const k = old.bounds.indexOf(i);
-        for (let j = k; j < old.bounds.length - 1; j++) chunks.push(entries.slice(old.bounds[j], old.bounds[j + 1]));
-        return chunks;
+        for (let j = k; j < old.bounds.length - 1; j++) counts.push(old.bounds[j + 1] - old.bounds[j]);
+        return counts;
       }
     }
     bytes += w;
   }
-  if (start < entries.length) chunks.push(entries.slice(start));
-  return chunks;
+  if (start < n) counts.push(n - start);
+  return counts;
 }

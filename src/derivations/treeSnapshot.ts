@@ -51,19 +51,13 @@ export function toSnapshot(info: TreeWalkInfo, entries: CpioEntry[], sizeOf: (so
   return { id: newId(), trees: info.trees, elf: info.elf, entries: out };
 }
 
-/** The entries again, as the tree builder made them, in archive order; undefined if a file's size is unknown. */
-export function fromSnapshot(s: TreeSnapshot, sizeOf: (source: string) => number | undefined): CpioEntry[] | undefined {
-  const out: CpioEntry[] = [];
-  for (const e of s.entries) {
-    if (e[1] !== 'file') {
-      out.push(e[1] === 'symlink' ? { path: e[0], type: 'symlink', mode: e[2], target: e[3] } : { path: e[0], type: e[1], mode: e[2] });
-      continue;
-    }
-    const size = sizeOf(e[3]);
-    if (size === undefined) return undefined;
-    out.push({ path: e[0], type: 'file', mode: e[2], source: e[3], size });
-  }
-  return out;
+/** Entry `i` again, as the tree builder made it; undefined if its file's size is unknown (`sizeOf`, from the stamp's signatures). */
+export function snapshotEntry(s: TreeSnapshot, i: number, sizeOf: (source: string) => number | undefined): CpioEntry | undefined {
+  const e = s.entries[i];
+  if (e[1] === 'symlink') return { path: e[0], type: 'symlink', mode: e[2], target: e[3] };
+  if (e[1] !== 'file') return { path: e[0], type: e[1], mode: e[2] };
+  const size = sizeOf(e[3]);
+  return size === undefined ? undefined : { path: e[0], type: 'file', mode: e[2], source: e[3], size };
 }
 
 /** Unique per cut, not secret: the pid and a time-based suffix (node:crypto would cost the warm cut its load). */

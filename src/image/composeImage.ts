@@ -44,7 +44,7 @@ const CHUNK = 1 << 20;
 export const SLOT = 64 << 10;
 
 /** Where each layer starts, and the image's size: a pure function of the layers' sizes. */
-function slotOffsets(sizes: number[]): { offsets: number[]; total: number } {
+export function slotOffsets(sizes: number[]): { offsets: number[]; total: number } {
   const offsets: number[] = [];
   let at = 0;
   sizes.forEach((size, i) => {

@@ -73,25 +73,72 @@ function stampPathFor(out: string): string {
   return join(dirname(out), `.${basename(out)}.rapido.json`);
 }
 
+/** The file's text, kept on a stamp read from disk (a non-enumerable, cross-bundle key): the next write reuses its unchanged layers' lines. */
+const STAMP_TEXT = Symbol.for('rapido.stampText');
+
 export function readStamp(out: string): Stamp | undefined {
   try {
-    const s = JSON.parse(readFileSync(stampPathFor(out), 'utf8')) as Stamp;
-    return s.version === STAMP_VERSION ? s : undefined;
+    const text = readFileSync(stampPathFor(out), 'utf8');
+    const s = JSON.parse(text) as Stamp;
+    if (s.version !== STAMP_VERSION) return undefined;
+    Object.defineProperty(s, STAMP_TEXT, { value: text });
+    return s;
   } catch {
     return undefined;
   }
 }
 
-export function writeStamp(out: string, stamp: Stamp): void {
+/**
+ * Written as JSON with one layer per line, so that the next cut copies the
+ * line of every layer that did not change (`prev`, the stamp this cut
+ * started from) instead of serialising it again: after an edit of a big
+ * tree, that is all but one chunk's list of inputs.
+ */
+export function writeStamp(out: string, stamp: Stamp, prev?: Stamp): void {
   const path = stampPathFor(out);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(stamp));
+    writeFileSync(tmp, stampText(stamp, prev));
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+function stampText(stamp: Stamp, prev?: Stamp): string {
+  const { layers, ...rest } = stamp;
+  const before = prev ? layerLines(prev) : undefined;
+  const lines = layers.map((l) => {
+    const old = before?.get(l.name);
+    return old && sameLayer(l, old.layer) ? old.line : JSON.stringify(l);
+  });
+  return `${JSON.stringify(rest).slice(0, -1)},"layers":[\n${lines.join(',\n')}\n]}`;
+}
+
+/** Each layer of a stamp read from disk with its line; none if the text is not laid out as stampText writes it. */
+function layerLines(prev: Stamp): Map<string, { layer: StampLayer; line: string }> | undefined {
+  const text = (prev as Stamp & { [STAMP_TEXT]?: string })[STAMP_TEXT];
+  const lines = text?.split('\n');
+  if (!lines || lines.length !== prev.layers.length + 2 || !lines[0].endsWith('"layers":[') || lines[lines.length - 1] !== ']}') return undefined;
+  const out = new Map<string, { layer: StampLayer; line: string }>();
+  prev.layers.forEach((layer, i) => {
+    const line = lines[i + 1];
+    out.set(layer.name, { layer, line: line.endsWith(',') ? line.slice(0, -1) : line });
+  });
+  return out;
+}
+
+/**
+ * The same layer record. Inputs and memo are compared by identity: a cut
+ * hands on the last stamp's lists and memos it did not change (and never
+ * changes them in place), and makes new ones for what it did.
+ */
+function sameLayer(a: StampLayer, b: StampLayer): boolean {
+  return (
+    a.name === b.name && a.plan === b.plan && a.key === b.key && a.size === b.size && a.digest === b.digest && a.request === b.request &&
+    a.racy === b.racy && a.inputs === b.inputs && a.memo === b.memo && a.object[0] === b.object[0] && a.object[1] === b.object[1]
+  );
 }
 
 /** True when every recorded input of the layer still has its signature. */

@@ -59,8 +59,13 @@ async function delta(p: Project): Promise<string[] | undefined> {
   assert.equal(snapshotKey(snap), olds[0].memo?.snapshot?.key, 'the stamp vouches for it');
   const plan: LayerPlan = { name: PLAN, kind: 'tree', directives: [{ kind: 'tree', args: ['/data', join(p.dir, 'data')], file: 'r.rapido', line: 2 }] };
   const shape = olds[0].memo!.snapshot.value as TreeShape;
-  const d = treeDelta(plan, { epoch: 0 } as CutContext, { digest: (path) => digestFileSync(path) }, snap, shape, olds, changedInputs(olds[0]), Date.now());
+  const d = treeDelta(plan, { epoch: 0 } as CutContext, { digest: (path) => digestFileSync(path) }, snap, shape, olds, olds.flatMap((l) => changedInputs(l)), Date.now());
   return d?.parts.map((x) => x.key);
+}
+
+/** Each chunk layer's recorded inputs (paths and signatures; digests are kept or not by raciness). */
+function chunkInputs(p: Project): [string, string | null][][] {
+  return readStamp(p.out)!.layers.filter((l) => (l.plan ?? l.name) === PLAN).map((l) => l.inputs.map(([path, sig]) => [path, sig]));
 }
 
 function treeKeys(p: Project): string[] {
@@ -83,6 +88,9 @@ test('cut: a re-cut patched from the tree snapshot gives the keys and image byte
     cut(p);
     cut(p); // nothing racy any more
     assert.ok(treeKeys(p).length >= 4, 'a 20 MiB tree is several chunks');
+    const lists = chunkInputs(p);
+    assert.ok(lists.every((l) => l.length > 0), 'every chunk records its own files');
+    assert.ok(lists[2].every(([path]) => !lists[0].some(([q]) => q === path)), 'and only there');
     const d = (rel: string) => join(p.dir, 'data', rel);
     const steps: [what: string, edit: () => void, expectDelta: boolean][] = [
       ['append to one file', () => { writeFileSync(d('g03/005'), '# edit\n', { flag: 'a' }); age(d('g03/005')); }, true],
@@ -120,6 +128,7 @@ test('cut: a re-cut patched from the tree snapshot gives the keys and image byte
       cut(fresh);
       assert.deepEqual(treeKeys(p), treeKeys(fresh), `${what}: same keys as a fresh cut`);
       assert.ok(readFileSync(p.out).equals(readFileSync(fresh.out)), `${what}: same image bytes as a fresh cut`);
+      assert.deepEqual(chunkInputs(p), chunkInputs(fresh), `${what}: each chunk's layer records the inputs a fresh cut's does`);
     }
     const view = readFileSync(p.out).includes(Buffer.from('# racy\n'));
     assert.ok(view, 'the racy edit is in the image');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import { test } from 'node:test';
 import type { CpioEntry } from '../../src/derivations/cpio/cpioEntry.js';
-import { CHUNK_THRESHOLD, chunkEntries, rechunk, totalWeight } from '../../src/derivations/treeChunks.js';
+import { CHUNK_THRESHOLD, chunkEntries, rechunkCounts, slices, totalWeight } from '../../src/derivations/treeChunks.js';
 import { sortedEntries } from '../../src/derivations/cpio/writeNewc.js';
 
 /** A suite-like tree: ~`mib` MiB over directories of test scripts and a few big binaries, from a fixed seed. */
@@ -77,6 +77,9 @@ test('tree chunks: adding or removing a file changes at most the chunks around i
   }
 });
 
+/** Rounds whose edits are small (a line appended to one file). */
+const r0 = (round: number) => round % 3 === 0 && round % 4 === 0;
+
 test('tree chunks: re-chunking after some entries changed size gives chunkEntries\' chunks, small and big changes alike', () => {
   const base = sortedEntries(tree(60));
   const before = chunkEntries(base);
@@ -93,9 +96,17 @@ test('tree chunks: re-chunking after some entries changed size gives chunkEntrie
       entries[i].size = r === 0 ? entries[i].size! + 17 : r === 1 ? 0 : entries[i].size! + (9 << 20);
     }
     const expected = chunkEntries(entries);
-    const got = rechunk(entries, before.map((c) => c.length), changed, totalWeight(entries));
+    const asked = new Set<number>();
+    const at = (i: number) => (asked.add(i), entries[i]);
+    const got = slices(entries, rechunkCounts(entries.length, at, before.map((c) => c.length), changed, totalWeight(entries)));
     assert.deepEqual(paths(got), paths(expected), `round ${round}`);
+    // Only entries from the chunk holding the first change on are looked at, not the whole tree.
+    const starts = before.map((_, j) => before.slice(0, j).reduce((n, c) => n + c.length, 0));
+    const firstChunkStart = starts.filter((s) => s <= Math.min(...changed)).pop()!;
+    assert.ok(Math.min(...asked) >= firstChunkStart, `round ${round}: nothing before the first changed chunk is read`);
+    if (r0(round)) assert.ok(asked.size < entries.length / 4, `round ${round}: a small edit reads ${asked.size} of ${entries.length} entries`);
   }
-  // Nothing changed: the same chunks.
-  assert.deepEqual(paths(rechunk(base, before.map((c) => c.length), [], totalWeight(base))), paths(before));
+  // Nothing changed: the same chunks, and no entry is looked at.
+  const untouched = rechunkCounts(base.length, () => assert.fail('no entry needed'), before.map((c) => c.length), [], totalWeight(base));
+  assert.deepEqual(paths(slices(base, untouched)), paths(before));
 });
