@@ -17,6 +17,7 @@ import {
   type StampLayer,
 } from '../image/stamp.js';
 import type { CutContext } from '../derivations/builders/context.js';
+import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { createDigest, digestBuffer, hashString, initHasher } from '../store/digest.js';
 import { objectPath } from '../store/objectPath.js';
 import { writeHashedObject, writeObject } from '../store/writeObject.js';
@@ -351,6 +352,15 @@ async function nativeLayers(
   const s = missing.length ? await subst() : null;
   const fetched = s ? await s.fetch(missing) : new Map<string, Fetched>();
   for (const f of fetched.values()) store.record(f.record);
+  // A reused chunk whose object is gone is written again from its entries: if the snapshot no longer
+  // gives them, the tree is walked instead.
+  const lost = new Map<string, CpioEntry[]>();
+  for (const part of parts) {
+    if (!('reused' in part) || local.has(part.key) || fetched.has(part.key)) continue;
+    const entries = part.entriesOf();
+    if (!entries) return nativeLayers(plan, ctx, store, cutStartMs, memo, subst);
+    lost.set(part.key, entries);
+  }
   for (const [j, part] of parts.entries()) {
     const { name, key } = part;
     const extra = j === 0 ? { inputs: stamped.inputs[0], racy: stamped.racy, memo, snapshot: snap } : { inputs: stamped.inputs[j], racy: false };
@@ -370,7 +380,7 @@ async function nativeLayers(
       continue;
     }
     // A reused chunk whose object vanished (gc, a wiped store) is built again: its derivation first, for its record.
-    const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, part.entriesOf(), entryDigester(store, new HostInputs()));
+    const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, lost.get(key)!, entryDigester(store, new HostInputs()));
     out.push(await withBuildLock(store.dir, key, async () => {
       const again = await store.lookup(key); // another cut may have built it while we waited
       if (again) return { name, key, ...again, source: 'store' as const, ...extra };

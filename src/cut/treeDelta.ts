@@ -7,20 +7,21 @@ import { derivePart, partName, type FileDigests, type NativePart } from '../deri
 import { lstatOrNull, sigMtimeMs, sigSize, statSig } from '../derivations/hostInputs.js';
 import type { LayerPlan } from '../derivations/layerPlan.js';
 import { rechunkCounts, totalWeight } from '../derivations/treeChunks.js';
-import { snapshotEntry, type TreeShape, type TreeSnapshot } from '../derivations/treeSnapshot.js';
+import { BadSnapshot, snapshotEntry, type TreeShape, type TreeSnapshot } from '../derivations/treeSnapshot.js';
 import { ChunkedInputs, distributeInputs } from './chunkInputs.js';
 import { RACY_WINDOW_MS, type StampInput, type StampLayer } from '../image/stamp.js';
 
 /**
  * A chunk after a delta: re-derived (`derivation` set), or the last cut's
  * layer unchanged (`reused`, its entries built only if asked: its object
- * may have to be written again). A re-derived chunk that holds the same
+ * may have to be written again; undefined if the snapshot no longer gives
+ * them). A re-derived chunk that holds the same
  * entries as the last cut's (`prior`) can be written from that object,
  * reading only its changed entries' files (`dirty`: positions in the chunk).
  */
 export type DeltaPart = { name: string; key: string } & (
   | { derivation: NativePart['derivation']; entries: CpioEntry[]; prior?: { layer: StampLayer; dirty: Set<number> } }
-  | { reused: StampLayer; entriesOf: () => CpioEntry[] }
+  | { reused: StampLayer; entriesOf: () => CpioEntry[] | undefined }
 );
 
 const S_IFMT = 0o170000;
@@ -53,7 +54,7 @@ class UnknownSize extends Error {}
 export function treeDelta(
   plan: LayerPlan, ctx: CutContext, store: FileDigests, snap: TreeSnapshot, shape: TreeShape, olds: StampLayer[], changed: string[], cutStartMs: number,
 ): { parts: DeltaPart[]; inputs: StampInput[][]; racy: boolean; shape: TreeShape } | undefined {
-  const n = snap.entries.length;
+  const n = snap.count;
   if (olds.length !== shape.chunks.length || shape.chunks.reduce((a, c) => a + c, 0) !== n) return undefined;
   const recorded = new ChunkedInputs(olds.map((o) => o.inputs));
   /** Inputs whose signature this cut takes anew: what they had, and what they have now. */
@@ -108,18 +109,28 @@ export function treeDelta(
     return out;
   };
   try {
-    // Where the changed files sit (usually one or two among thousands of entries, found without
-    // building any), and what their sizes did to the total weight (weight is header, name and size).
+    // Where the changed files sit (usually one or two among thousands of entries), and what their
+    // sizes did to the total weight (weight is header, name and size). A file's entry is in the chunk
+    // whose stamp layer records it (chunkInputs.ts), so only that chunk's entries are read; a source
+    // of several entries, or one recorded elsewhere (an older stamp), is looked for among them all.
     const dirty = new Set<number>();
     let sizeDelta = 0;
-    if (files.length) {
-      const wanted = new Set(files);
-      for (let i = 0; i < n; i++) {
-        const e = snap.entries[i];
-        if (e[1] !== 'file' || !wanted.has(e[3])) continue;
+    const bounds = [0];
+    for (const c of shape.chunks) bounds.push(bounds[bounds.length - 1] + c);
+    const lookIn = (from: number, to: number, path: string): boolean => {
+      let found = false;
+      for (let i = from; i < to; i++) {
+        const e = snap.entry(i);
+        if (e[1] !== 'file' || e[3] !== path) continue;
         dirty.add(i);
-        sizeDelta += sigSize(sigNow.get(e[3])!) - sigSize(sigBefore.get(e[3])!);
+        sizeDelta += sigSize(sigNow.get(path)!) - sigSize(sigBefore.get(path)!);
+        found = true;
       }
+      return found;
+    };
+    for (const path of files) {
+      const j = snap.sharedSources ? undefined : recorded.find(path)?.[0];
+      if (j === undefined || !lookIn(bounds[j], bounds[j + 1], path)) lookIn(0, n, path);
     }
     const weight = typeof shape.weight === 'number' ? shape.weight + sizeDelta : totalWeight(range(0, n));
     const counts = rechunkCounts(n, at, shape.chunks, [...dirty], weight);
@@ -142,7 +153,7 @@ export function treeDelta(
       for (const i of dirty) if (i >= start && i < end) clean = false;
       if (clean) {
         const [from, to] = [start, end];
-        parts.push({ name, key: old.key, reused: old, entriesOf: () => range(from, to) });
+        parts.push({ name, key: old.key, reused: old, entriesOf: () => lazily(() => range(from, to)) });
       } else {
         const part = derivePart(plan, ctx, name, range(start, end), digestOf);
         const dirtyHere = new Set([...dirty].filter((i) => i >= start && i < end).map((i) => i - start));
@@ -171,7 +182,7 @@ export function treeDelta(
       let end = counts[0];
       for (let i = 0; i < n; i++) {
         while (i >= end) end += counts[++j];
-        const e = snap.entries[i];
+        const e = snap.entry(i);
         if (e[1] === 'file' && !chunkOfSource.has(e[3])) chunkOfSource.set(e[3], j);
       }
       const all = recorded.all().map(renew).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -186,7 +197,17 @@ export function treeDelta(
     }
     return { parts, inputs, racy: racyNow.length > 0, shape: { chunks: counts, weight, keys: shape.keys, racy: racyNow } };
   } catch (e) {
-    if (e instanceof UnknownSize) return undefined;
+    if (e instanceof UnknownSize || e instanceof BadSnapshot) return undefined;
+    throw e;
+  }
+}
+
+/** Undefined where the snapshot no longer gives the entries (a block that does not read back). */
+function lazily(f: () => CpioEntry[]): CpioEntry[] | undefined {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof UnknownSize || e instanceof BadSnapshot) return undefined;
     throw e;
   }
 }

@@ -73,15 +73,15 @@ function stampPathFor(out: string): string {
   return join(dirname(out), `.${basename(out)}.rapido.json`);
 }
 
-/** The file's text, kept on a stamp read from disk (a non-enumerable, cross-bundle key): the next write reuses its unchanged layers' lines. */
-const STAMP_TEXT = Symbol.for('rapido.stampText');
+/** The file's bytes, kept on a stamp read from disk (a non-enumerable, cross-bundle key): the next write copies its unchanged layers' lines. */
+const STAMP_BYTES = Symbol.for('rapido.stampBytes');
 
 export function readStamp(out: string): Stamp | undefined {
   try {
-    const text = readFileSync(stampPathFor(out), 'utf8');
-    const s = JSON.parse(text) as Stamp;
+    const bytes = readFileSync(stampPathFor(out));
+    const s = JSON.parse(bytes.toString('utf8')) as Stamp;
     if (s.version !== STAMP_VERSION) return undefined;
-    Object.defineProperty(s, STAMP_TEXT, { value: text });
+    Object.defineProperty(s, STAMP_BYTES, { value: bytes });
     return s;
   } catch {
     return undefined;
@@ -91,14 +91,14 @@ export function readStamp(out: string): Stamp | undefined {
 /**
  * Written as JSON with one layer per line, so that the next cut copies the
  * line of every layer that did not change (`prev`, the stamp this cut
- * started from) instead of serialising it again: after an edit of a big
- * tree, that is all but one chunk's list of inputs.
+ * started from) instead of serialising and encoding it again: after an
+ * edit of a big tree, that is all but one or two chunks' lists of inputs.
  */
 export function writeStamp(out: string, stamp: Stamp, prev?: Stamp): void {
   const path = stampPathFor(out);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, stampText(stamp, prev));
+    writeFileSync(tmp, stampBytes(stamp, prev));
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -106,25 +106,39 @@ export function writeStamp(out: string, stamp: Stamp, prev?: Stamp): void {
   }
 }
 
-function stampText(stamp: Stamp, prev?: Stamp): string {
+const LAYER_SEP = Buffer.from(',\n');
+const LAYERS_END = Buffer.from('\n]}');
+
+function stampBytes(stamp: Stamp, prev?: Stamp): Buffer {
   const { layers, ...rest } = stamp;
   const before = prev ? layerLines(prev) : undefined;
-  const lines = layers.map((l) => {
+  const parts: Buffer[] = [Buffer.from(`${JSON.stringify(rest).slice(0, -1)},"layers":[\n`)];
+  layers.forEach((l, i) => {
+    if (i > 0) parts.push(LAYER_SEP);
     const old = before?.get(l.name);
-    return old && sameLayer(l, old.layer) ? old.line : JSON.stringify(l);
+    parts.push(old && sameLayer(l, old.layer) ? old.line : Buffer.from(JSON.stringify(l)));
   });
-  return `${JSON.stringify(rest).slice(0, -1)},"layers":[\n${lines.join(',\n')}\n]}`;
+  parts.push(LAYERS_END);
+  return Buffer.concat(parts);
 }
 
-/** Each layer of a stamp read from disk with its line; none if the text is not laid out as stampText writes it. */
-function layerLines(prev: Stamp): Map<string, { layer: StampLayer; line: string }> | undefined {
-  const text = (prev as Stamp & { [STAMP_TEXT]?: string })[STAMP_TEXT];
-  const lines = text?.split('\n');
-  if (!lines || lines.length !== prev.layers.length + 2 || !lines[0].endsWith('"layers":[') || lines[lines.length - 1] !== ']}') return undefined;
-  const out = new Map<string, { layer: StampLayer; line: string }>();
+/** Each layer of a stamp read from disk with its line; none if the file is not laid out as stampBytes writes it. */
+function layerLines(prev: Stamp): Map<string, { layer: StampLayer; line: Buffer }> | undefined {
+  const bytes = (prev as Stamp & { [STAMP_BYTES]?: Buffer })[STAMP_BYTES];
+  if (!bytes) return undefined;
+  const lines: Buffer[] = [];
+  for (let at = 0; at <= bytes.length; ) {
+    const nl = bytes.indexOf(10, at);
+    const end = nl < 0 ? bytes.length : nl;
+    lines.push(bytes.subarray(at, end));
+    at = end + 1;
+  }
+  const header = lines[0].toString('latin1');
+  if (lines.length !== prev.layers.length + 2 || !header.endsWith('"layers":[') || lines[lines.length - 1].toString('latin1') !== ']}') return undefined;
+  const out = new Map<string, { layer: StampLayer; line: Buffer }>();
   prev.layers.forEach((layer, i) => {
     const line = lines[i + 1];
-    out.set(layer.name, { layer, line: line.endsWith(',') ? line.slice(0, -1) : line });
+    out.set(layer.name, { layer, line: line[line.length - 1] === 0x2c ? line.subarray(0, -1) : line });
   });
   return out;
 }

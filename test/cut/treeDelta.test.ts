@@ -116,6 +116,14 @@ test('cut: a re-cut patched from the tree snapshot gives the keys and image byte
       ['retarget a symlink', () => { rmSync(d('g01/link')); symlinkSync('../g00/002', d('g01/link')); age(d('g01/link')); age(d('g01')); }, false],
       ['replace the program', () => { copyFileSync('/bin/false', d('bin/prog')); age(d('bin/prog')); }, false],
       ['after the walk, an edit again', () => { writeFileSync(d('g02/new'), 'changed\n'); age(d('g02/new')); }, true],
+      ['an edit over a damaged snapshot (its blocks cut short): walked', () => {
+        writeFileSync(d('g03/005'), '# again\n', { flag: 'a' });
+        age(d('g03/005'));
+        const sidecar = join(p.dir, 'initrds', '.myinitrd.rapido.tree.json');
+        const lines = readFileSync(sidecar, 'utf8').split('\n');
+        writeFileSync(sidecar, [lines[0], ...lines.slice(1).map((l) => l.slice(0, l.length >> 1))].join('\n'));
+      }, false],
+      ['and an edit after that walk: patched again', () => { writeFileSync(d('g04/007'), '# three\n', { flag: 'a' }); age(d('g04/007')); }, true],
     ];
     for (const [what, edit, expectDelta] of steps) {
       edit();
