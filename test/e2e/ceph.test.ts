@@ -117,9 +117,14 @@ esac`;
     assert.equal(info.status, 0, info.stderr);
     assert.match(info.stdout, /directives .*ceph \/\S+\/ceph\.conf \/\S+\/ceph\.client\.admin\.keyring admin/);
     // The console logs have the kernel's messages (its command line among them), which stdout leaves out.
-    const consoles = ['myinitrd.console.log', 'myinitrd.vm2.console.log'].map((f) => readFileSync(join(p.out, '..', f), 'utf8')).join('');
-    assert.match(consoles, /Command line: .*rapido\.vm_num=1/);
-    assert.match(consoles, /Command line: .*rapido\.vm_num=2/);
+    const logs = ['myinitrd.console.log', 'myinitrd.vm2.console.log'].map((f) => readFileSync(join(p.out, '..', f), 'utf8'));
+    const consoles = logs.join('');
+    // Each log is its own VM's: say what each holds if not (a failure once showed VM 2's without its command line).
+    const described = logs.map((l, i) => `VM ${i + 1}'s log: ${l.length} chars, ${l.split('\n').length} lines; ` +
+      `command lines: ${JSON.stringify(l.match(/Command line: .*/g) ?? [])}; starts: ${JSON.stringify(l.slice(0, 1500))}; ends: ${JSON.stringify(l.slice(-1500))}`);
+    assert.match(logs[0], /Command line: .*rapido\.vm_num=1/, described[0]);
+    assert.match(logs[1], /Command line: .*rapido\.vm_num=2/, `${described[1]}\n` +
+      [a, b].map((r) => `a boot: status ${r.status}, stderr ${JSON.stringify(r.stderr)}, stdout starts ${JSON.stringify(r.stdout.slice(0, 800))}`).join('\n'));
     for (const [what, text] of [['boot output', out + a.stderr + b.stderr], ['the console logs', consoles], ['rapido-store info', info.stdout], ['rapido-store why', why.stdout + why.stderr]]) {
       assert.ok(!text.includes(key), `the key shows in ${what}`);
     }
