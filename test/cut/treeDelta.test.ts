@@ -145,3 +145,43 @@ test('cut: a re-cut patched from the tree snapshot gives the keys and image byte
     fresh.cleanup();
   }
 });
+
+test('cut: a stamp from before per-chunk inputs (all of a tree\'s inputs on its first layer, one line) is patched from as well', async () => {
+  const p = makeProject();
+  const fresh = makeProject();
+  try {
+    for (const f of bigTree(p, 20)) age(f);
+    p.write('r.rapido', 'bin cat\ntree /data data\nautorun /bin/true\n');
+    fresh.write('r.rapido', `bin cat\ntree /data ${join(p.dir, 'data')}\nautorun /bin/true\n`);
+    age(join(p.dir, 'r.rapido'));
+    const cut = (q: Project) => {
+      const r = q.run(['cut', '-B', './r.rapido']);
+      assert.equal(r.status, 0, r.stderr);
+    };
+    cut(p);
+    cut(p);
+    // The older layout: every input of the plan on its first chunk's layer, in path order; the file one JSON line.
+    const stampPath = join(p.dir, 'initrds', '.myinitrd.rapido.json');
+    const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as { layers: { name: string; plan?: string; inputs: [string, string | null, string?][] }[] };
+    const tree = stamp.layers.filter((l) => (l.plan ?? l.name) === PLAN);
+    const all = tree.flatMap((l) => l.inputs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    assert.ok(tree.length >= 4 && tree[3].inputs.length > 0);
+    tree.forEach((l, i) => (l.inputs = i === 0 ? all : []));
+    writeFileSync(stampPath, JSON.stringify(stamp));
+
+    // An edit in a later chunk: found though its input is on the first layer.
+    const edited = join(p.dir, 'data', 'g05', '007');
+    writeFileSync(edited, '# old stamp\n', { flag: 'a' });
+    age(edited);
+    const keys = await delta(p);
+    assert.ok(keys, 'patched, not walked');
+    cut(p);
+    assert.deepEqual(keys, treeKeys(p));
+    cut(fresh);
+    assert.deepEqual(treeKeys(p), treeKeys(fresh), 'same keys as a fresh cut');
+    assert.ok(readFileSync(p.out).equals(readFileSync(fresh.out)), 'same image bytes as a fresh cut');
+  } finally {
+    p.cleanup();
+    fresh.cleanup();
+  }
+});
