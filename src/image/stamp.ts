@@ -2,6 +2,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { currentSig, lstatOrNull, statSig, type StatSig } from '../derivations/hostInputs.js';
 import { currentBootId } from './bootId.js';
+import { byteLines } from './byteLines.js';
 
 /** A host path, its stat signature (null: must stay absent) and, for files in the layer, its content digest. */
 export type StampInput = [path: string, sig: StatSig | null, digest?: string];
@@ -126,13 +127,7 @@ function stampBytes(stamp: Stamp, prev?: Stamp): Buffer {
 function layerLines(prev: Stamp): Map<string, { layer: StampLayer; line: Buffer }> | undefined {
   const bytes = (prev as Stamp & { [STAMP_BYTES]?: Buffer })[STAMP_BYTES];
   if (!bytes) return undefined;
-  const lines: Buffer[] = [];
-  for (let at = 0; at <= bytes.length; ) {
-    const nl = bytes.indexOf(10, at);
-    const end = nl < 0 ? bytes.length : nl;
-    lines.push(bytes.subarray(at, end));
-    at = end + 1;
-  }
+  const lines = byteLines(bytes);
   const header = lines[0].toString('latin1');
   if (lines.length !== prev.layers.length + 2 || !header.endsWith('"layers":[') || lines[lines.length - 1].toString('latin1') !== ']}') return undefined;
   const out = new Map<string, { layer: StampLayer; line: Buffer }>();

@@ -1,6 +1,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { BadSnapshot, SNAPSHOT_BLOCK, TreeSnapshot, type SnapEntry } from '../derivations/treeSnapshot.js';
+import { byteLines } from './byteLines.js';
 
 /**
  * Tree snapshots (derivations/treeSnapshot.ts) live beside the stamp, not in
@@ -34,13 +35,7 @@ interface Header {
 export function readTreeSnapshots(out: string): Record<string, TreeSnapshot> {
   try {
     const bytes = readFileSync(sidecarPath(out));
-    const lines: Buffer[] = [];
-    for (let at = 0; at < bytes.length; ) {
-      const nl = bytes.indexOf(10, at);
-      const end = nl < 0 ? bytes.length : nl;
-      lines.push(bytes.subarray(at, end));
-      at = end + 1;
-    }
+    const lines = byteLines(bytes);
     const header = JSON.parse(lines[0]?.toString('utf8') ?? '') as Header;
     if (header?.version !== SNAPSHOT_VERSION || !header.trees || typeof header.trees !== 'object') return {};
     const snaps: Record<string, TreeSnapshot> = {};

@@ -72,21 +72,29 @@ function treeKeys(p: Project): string[] {
   return readStamp(p.out)!.layers.filter((l) => (l.plan ?? l.name) === PLAN).map((l) => l.key);
 }
 
-test('cut: a re-cut patched from the tree snapshot gives the keys and image bytes of a fresh cut, through edits, racy edits, renames, adds and removes', async () => {
+/**
+ * A project with a 20 MiB tree, cut twice (nothing racy any more), and one
+ * that cuts the same tree afresh each time (no stamp, no snapshot, another store).
+ */
+function twoProjects(): { p: Project; fresh: Project; cut: (q: Project) => void; cleanup: () => void } {
   const p = makeProject();
   const fresh = makeProject();
+  for (const f of bigTree(p, 20)) age(f);
+  p.write('r.rapido', 'bin cat\ntree /data data\nautorun /bin/true\n');
+  fresh.write('r.rapido', `bin cat\ntree /data ${join(p.dir, 'data')}\nautorun /bin/true\n`);
+  age(join(p.dir, 'r.rapido'));
+  const cut = (q: Project) => {
+    const r = q.run(['cut', '-B', './r.rapido']);
+    assert.equal(r.status, 0, r.stderr);
+  };
+  cut(p);
+  cut(p);
+  return { p, fresh, cut, cleanup: () => { p.cleanup(); fresh.cleanup(); } };
+}
+
+test('cut: a re-cut patched from the tree snapshot gives the keys and image bytes of a fresh cut, through edits, racy edits, renames, adds and removes', async () => {
+  const { p, fresh, cut, cleanup } = twoProjects();
   try {
-    for (const f of bigTree(p, 20)) age(f);
-    p.write('r.rapido', 'bin cat\ntree /data data\nautorun /bin/true\n');
-    fresh.write('r.rapido', `bin cat\ntree /data ${join(p.dir, 'data')}\nautorun /bin/true\n`);
-    age(join(p.dir, 'r.rapido'));
-    const cut = (q: Project) => {
-      const r = q.run(['cut', '-B', './r.rapido']);
-      assert.equal(r.status, 0, r.stderr);
-      return r.stderr;
-    };
-    cut(p);
-    cut(p); // nothing racy any more
     assert.ok(treeKeys(p).length >= 4, 'a 20 MiB tree is several chunks');
     const lists = chunkInputs(p);
     assert.ok(lists.every((l) => l.length > 0), 'every chunk records its own files');
@@ -141,25 +149,13 @@ test('cut: a re-cut patched from the tree snapshot gives the keys and image byte
     const view = readFileSync(p.out).includes(Buffer.from('# racy\n'));
     assert.ok(view, 'the racy edit is in the image');
   } finally {
-    p.cleanup();
-    fresh.cleanup();
+    cleanup();
   }
 });
 
 test('cut: a stamp from before per-chunk inputs (all of a tree\'s inputs on its first layer, one line) is patched from as well', async () => {
-  const p = makeProject();
-  const fresh = makeProject();
+  const { p, fresh, cut, cleanup } = twoProjects();
   try {
-    for (const f of bigTree(p, 20)) age(f);
-    p.write('r.rapido', 'bin cat\ntree /data data\nautorun /bin/true\n');
-    fresh.write('r.rapido', `bin cat\ntree /data ${join(p.dir, 'data')}\nautorun /bin/true\n`);
-    age(join(p.dir, 'r.rapido'));
-    const cut = (q: Project) => {
-      const r = q.run(['cut', '-B', './r.rapido']);
-      assert.equal(r.status, 0, r.stderr);
-    };
-    cut(p);
-    cut(p);
     // The older layout: every input of the plan on its first chunk's layer, in path order; the file one JSON line.
     const stampPath = join(p.dir, 'initrds', '.myinitrd.rapido.json');
     const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as { layers: { name: string; plan?: string; inputs: [string, string | null, string?][] }[] };
@@ -181,7 +177,6 @@ test('cut: a stamp from before per-chunk inputs (all of a tree\'s inputs on its 
     assert.deepEqual(treeKeys(p), treeKeys(fresh), 'same keys as a fresh cut');
     assert.ok(readFileSync(p.out).equals(readFileSync(fresh.out)), 'same image bytes as a fresh cut');
   } finally {
-    p.cleanup();
-    fresh.cleanup();
+    cleanup();
   }
 });
