@@ -83,7 +83,7 @@ export class CutStore {
       const st = this.statObject(key);
       if (!st?.isFile()) return undefined;
       const exp = this.expected.get(key);
-      if (exp) return st.size === exp.size ? exp : this.corrupt(key, `size ${st.size}, expected ${exp.size}`);
+      if (exp) return st.size === exp.size ? this.hit(key, st, exp) : this.corrupt(key, `size ${st.size}, expected ${exp.size}`);
     }
     const db = await this.open();
     const mod = this.mod!;
@@ -94,24 +94,30 @@ export class CutStore {
     if (!rec) return undefined;
     const st = this.statObject(key);
     if (!st?.isFile()) return undefined;
-    return st.size === rec.size ? { size: rec.size, digest: rec.digest } : this.corrupt(key, `size ${st.size}, expected ${rec.size}`);
+    return st.size === rec.size ? this.hit(key, st, { size: rec.size, digest: rec.digest }) : this.corrupt(key, `size ${st.size}, expected ${rec.size}`);
   }
 
   private statObject(key: string): Stats | undefined {
-    const st = lstatSync(objectPath(this.dir, key), { throwIfNoEntry: false });
-    if (st?.isFile()) this.objectSigs.set(key, statSig(st));
-    return st;
+    return lstatSync(objectPath(this.dir, key), { throwIfNoEntry: false });
+  }
+
+  /** A lookup's answer; the object's signature is kept for the stamp (objectSig). */
+  private hit<T>(key: string, st: Stats, found: T): T {
+    this.objectSigs.set(key, statSig(st));
+    return found;
   }
 
   /**
    * The stat signature the stamp records for a layer's object: the one its
-   * lookup saw (objects are never changed, and gc waits for the cut), else
-   * taken now (an object this cut wrote); 'missing' if there is none.
+   * last lookup found (objects are never changed, and gc waits for the cut),
+   * else taken now (an object this cut wrote or fetched: record() forgets
+   * what a lookup saw, as a write may have replaced an unrecorded file);
+   * 'missing' if there is none.
    */
   objectSig(key: string): StatSig {
     const known = this.objectSigs.get(key);
     if (known) return known;
-    const st = lstatSync(objectPath(this.dir, key), { throwIfNoEntry: false });
+    const st = this.statObject(key);
     return st ? statSig(st) : 'missing';
   }
 
@@ -132,6 +138,7 @@ export class CutStore {
   }
 
   record(rec: LayerRecord): void {
+    this.objectSigs.delete(rec.key);
     this.recorded.add(rec.key);
     this.expected.set(rec.key, { size: rec.size, digest: rec.digest });
     if (this.db && this.mod) this.mod.putLayer(this.db, rec);

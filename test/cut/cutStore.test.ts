@@ -1,11 +1,13 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CutStore } from '../../src/cut/cutStore.js';
 import { statSig } from '../../src/derivations/hostInputs.js';
-import { digestFileSync, initHasher } from '../../src/store/digest.js';
+import { digestBuffer, digestFileSync, initHasher } from '../../src/store/digest.js';
+import { objectPath } from '../../src/store/objectPath.js';
+import { writeHashedObject } from '../../src/store/writeObject.js';
 import type { Stamp, StampInput, StampLayer } from '../../src/image/stamp.js';
 
 const layer = (name: string, inputs: StampInput[]): StampLayer =>
@@ -48,6 +50,35 @@ describe('CutStore.digest', () => {
       // A directory's input has no digest: the stamp gives no answer (and a directory cannot be hashed).
       assert.throws(() => store.digest(tree, sig(tree)), /EISDIR/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('CutStore.objectSig', () => {
+  it('is the signature a lookup found for a layer it answered, and taken anew for an object written after a miss', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rapido-cutstore-'));
+    const made = new CutStore(join(dir, 'store'), undefined);
+    await made.open();
+    await made.close();
+    const store = new CutStore(join(dir, 'store'), undefined);
+    try {
+      // An object file without a record (a cut killed between the two): a miss, and then rebuilt.
+      // The lookup stats it before it opens LMDB (a cut with a stamp often never does).
+      const key = 'ab12cd34ef56ab78';
+      const path = objectPath(store.dir, key);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, 'left behind');
+      assert.equal(await store.lookup(key), undefined);
+      const size = writeHashedObject(store.dir, key, (fd) => (writeSync(fd, 'the layer'), { size: 9, digest: digestBuffer(Buffer.from('the layer')) })).size;
+      store.record({ key, builder: 'tree', layerName: 'tree', size, digest: digestBuffer(Buffer.from('the layer')), derivation: null, createdAt: 0, lastUsedAt: 0 } as never);
+      assert.equal(store.objectSig(key), statSig(lstatSync(path)), 'the written object, not the file the miss saw');
+      // A hit: its signature as the lookup found it.
+      assert.ok(await store.lookup(key));
+      assert.equal(store.objectSig(key), statSig(lstatSync(path)));
+      assert.equal(store.objectSig('0000000000000000'), 'missing');
+    } finally {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
