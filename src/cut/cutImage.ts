@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { vmPidDir } from '../config/loadConfig.js';
+import type { RapidoError } from '../errors.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
 import { writeNewcSync, type NewcOptions } from '../derivations/cpio/writeNewc.js';
 import { newcMembers } from '../derivations/cpio/readNewc.js';
@@ -8,6 +9,7 @@ import { HostInputs, sigSize } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
 import { toSnapshot, type TreeShape, type TreeSnapshot } from '../derivations/treeSnapshot.js';
+import { checkSourceDigests } from '../derivations/nativeDerivation.js';
 import { totalWeight } from '../derivations/treeChunks.js';
 import { readTreeSnapshots, snapshotKey, writeTreeSnapshots } from '../image/treeSnapshotFile.js';
 import { racyInputs, treeDelta, type DeltaPart } from './treeDelta.js';
@@ -311,6 +313,7 @@ async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<bo
 async function nativeLayers(
   plan: LayerPlan, ctx: CutContext, store: CutStore, cutStartMs: number, memo: LayerMemo, subst: Substitution,
   delta?: { parts: DeltaPart[]; inputs: StampInput[][]; racy: boolean; image: { out: string; layout?: ImageLayout } },
+  retried = false,
 ): Promise<LayerResult[]> {
   let parts: (NativePart | DeltaPart)[];
   /** Each part's inputs (chunkInputs.ts), and whether the plan's are racy. */
@@ -358,7 +361,7 @@ async function nativeLayers(
   for (const part of parts) {
     if (!('reused' in part) || local.has(part.key) || fetched.has(part.key)) continue;
     const entries = part.entriesOf();
-    if (!entries) return nativeLayers(plan, ctx, store, cutStartMs, memo, subst);
+    if (!entries) return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, undefined, retried);
     lost.set(part.key, entries);
   }
   for (const [j, part] of parts.entries()) {
@@ -381,20 +384,29 @@ async function nativeLayers(
     }
     // A reused chunk whose object vanished (gc, a wiped store) is built again: its derivation first, for its record.
     const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, lost.get(key)!, entryDigester(store, new HostInputs()));
-    out.push(await withBuildLock(store.dir, key, async () => {
-      const again = await store.lookup(key); // another cut may have built it while we waited
-      if (again) return { name, key, ...again, source: 'store' as const, ...extra };
-      const member = 'prior' in part && part.prior && delta ? priorMembers(store, delta.image, part.prior.layer, part.prior.dirty, entries.length) : undefined;
-      const { size, digest } = writeHashedObject(store.dir, key, (fd) => {
-        // Hashed as written: writeObject need not read the archive back.
-        const hash = createDigest();
-        const size = writeNewcSync(fd, entries, { epoch: ctx.epoch, member, hash });
-        return { size, digest: hash.digest() };
+    let built: LayerResult;
+    try {
+      built = await withBuildLock(store.dir, key, async () => {
+        const again = await store.lookup(key); // another cut may have built it while we waited
+        if (again) return { name, key, ...again, source: 'store' as const, ...extra };
+        const member = 'prior' in part && part.prior && delta ? priorMembers(store, delta.image, part.prior.layer, part.prior.dirty, entries.length) : undefined;
+        const { size, digest } = writeHashedObject(store.dir, key, (fd) => {
+          // Hashed as written: writeObject need not read the archive back.
+          const hash = createDigest();
+          const size = writeNewcSync(fd, entries, { epoch: ctx.epoch, member, hash, sourceDigest: checkSourceDigests(derivation) });
+          return { size, digest: hash.digest() };
+        });
+        const now = Date.now();
+        store.record({ key, builder: derivation.builder, layerName: name, size, digest, derivation, createdAt: now, lastUsedAt: now });
+        return { name, key, size, digest, source: 'built' as const, ...extra };
       });
-      const now = Date.now();
-      store.record({ key, builder: derivation.builder, layerName: name, size, digest, derivation, createdAt: now, lastUsedAt: now });
-      return { name, key, size, digest, source: 'built' as const, ...extra };
-    }));
+    } catch (e) {
+      // A host file written during the cut (an editor's save): nothing was stored under the stale key.
+      // The plan is derived once more from fresh lstats and digests; a file that keeps changing fails the cut.
+      if (retried || (e as RapidoError).code !== 'CPIO_SOURCE_CHANGED') throw e;
+      return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, undefined, true);
+    }
+    out.push(built);
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { RapidoError } from '../errors.js';
 import type { CpioEntry } from './cpio/cpioEntry.js';
 import type { LayerPlan } from './layerPlan.js';
 import { NATIVE_BUILDER_VERSION, type CutContext } from './builders/context.js';
@@ -45,6 +46,37 @@ export function nativeDerivation(
       return e.source ? [e.path, e.type, e.mode, content, e.source] : [e.path, e.type, e.mode, content];
     }),
   };
+}
+
+/**
+ * writeNewcSync's `sourceDigest` for the archive of `d`'s entries: every file
+ * read from the host must still hold the contents whose digest the key was
+ * computed from. A file rewritten between the digest and the write (same
+ * size, so the writer's size check passes) would otherwise put other bytes
+ * under that key, and a later cut of the old contents would boot them.
+ */
+export function checkSourceDigests(d: NativeDerivation): (e: CpioEntry, digest: string) => void {
+  return (e, digest) => {
+    const want = recordOf(d.entries, e.path);
+    if (want?.[1] === 'file' && want[3] === digest) return;
+    throw new RapidoError('CPIO_SOURCE_CHANGED', `${e.path}: ${e.source} changed while its layer was being written (its contents no longer have the digest the layer's key was computed from)`, {
+      hint: 'a host file was written during the cut; nothing was stored under that key; run the cut again',
+    });
+  };
+}
+
+/** The record of `path` in a derivation's entries (sorted by path, as nativeDerivation sorts them). */
+function recordOf(entries: EntryRecord[], path: string): EntryRecord | undefined {
+  let lo = 0;
+  let hi = entries.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const p = entries[mid][0];
+    if (p === path) return entries[mid];
+    if (p < path) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 /**

@@ -9,6 +9,7 @@ import { CutStore } from '../../cut/cutStore.js';
 import type { PostStep } from '../../derivations/builders/context.js';
 import { writeNewcSync } from '../../derivations/cpio/writeNewc.js';
 import { planLayers, type LayerPlan } from '../../derivations/layerPlan.js';
+import { checkSourceDigests } from '../../derivations/nativeDerivation.js';
 import { RapidoError } from '../../errors.js';
 import { lastCut } from '../../store/cutHistory.js';
 import { withCutGuard } from '../../store/cutGuard.js';
@@ -120,7 +121,7 @@ export async function auditCommand(a: AuditArgs): Promise<number> {
           if (a.keep) result.rebuilt = target;
           continue;
         }
-        for (const { name, key, entries } of natives.get(plan)!.parts) {
+        for (const { name, key, entries, derivation } of natives.get(plan)!.parts) {
           if (a.layer !== undefined && a.layer !== plan.name && a.layer !== name) continue;
           const result: AuditLayer = { layer: name, builder: builderName(plan), status: 'not-in-store', key };
           results.push(result);
@@ -129,7 +130,8 @@ export async function auditCommand(a: AuditArgs): Promise<number> {
           if (!stored) continue;
           const fd = fs.openSync(target, 'wx', 0o644);
           try {
-            writeNewcSync(fd, entries, { epoch: ctx.epoch });
+            // A file rewritten since its digest would show as a builder that is not reproducible.
+            writeNewcSync(fd, entries, { epoch: ctx.epoch, sourceDigest: checkSourceDigests(derivation) });
           } finally {
             fs.closeSync(fd);
           }

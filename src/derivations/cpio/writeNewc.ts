@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { RapidoError } from '../../errors.js';
+import { createDigest, digestBuffer } from '../../store/digest.js';
 import { TYPE_BITS, type CpioEntry } from './cpioEntry.js';
 
 export interface NewcOptions {
@@ -18,6 +19,14 @@ export interface NewcOptions {
    * the archive back (createDigest in store/digest.ts).
    */
   hash?: { update(buf: Uint8Array): void };
+  /**
+   * Called with the digest (xxh64) of each file streamed from its `source`,
+   * over the very bytes written, before the next entry. A caller whose
+   * archive is keyed by digests taken earlier checks them here and throws
+   * on a difference: a file rewritten in between (same size) must not land
+   * in an object under a key that names other contents.
+   */
+  sourceDigest?: (e: CpioEntry, digest: string) => void;
 }
 
 const MAGIC = Buffer.from('070701', 'latin1');
@@ -92,7 +101,7 @@ function emitArchive(sink: Sink, input: CpioEntry[], opts: NewcOptions): void {
 
     if (!group || group.length < 2 || e.type !== 'file') {
       // GNU cpio only defers regular files; other hardlinked nodes go out in place.
-      writeEntry(sink, e, header, e);
+      writeEntry(sink, e, header, e, opts.sourceDigest);
       continue;
     }
     const pending = deferred.get(e.hardlinkGroup!) ?? [];
@@ -104,11 +113,11 @@ function emitArchive(sink: Sink, input: CpioEntry[], opts: NewcOptions): void {
     // The last link: GNU cpio first flushes the earlier links with size 0,
     // newest first (its defer list is LIFO), then this one with the data.
     for (let i = pending.length - 1; i >= 0; i--) {
-      writeEntry(sink, pending[i].entry, { ...pending[i].header, size: 0 }, undefined);
+      writeEntry(sink, pending[i].entry, { ...pending[i].header, size: 0 }, undefined, undefined);
     }
     deferred.delete(e.hardlinkGroup!);
     const content = contentHolder(group, e);
-    writeEntry(sink, e, { ...header, size: contentSize(content) }, content);
+    writeEntry(sink, e, { ...header, size: contentSize(content) }, content, opts.sourceDigest);
   }
 
   writeHeader(sink, TRAILER, { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0, rdevMajor: 0, rdevMinor: 0 });
@@ -223,7 +232,7 @@ function headerOf(e: CpioEntry, ino: number, epoch: number, groupSize: number | 
 }
 
 /** Header, name and contents of one member; `content` undefined writes no data (size must be 0). */
-function writeEntry(sink: Sink, e: CpioEntry, h: Header, content: CpioEntry | undefined): void {
+function writeEntry(sink: Sink, e: CpioEntry, h: Header, content: CpioEntry | undefined, sourceDigest: NewcOptions['sourceDigest']): void {
   writeHeader(sink, e.path, h);
   if (content === undefined) return;
   if (e.type === 'symlink') {
@@ -234,7 +243,8 @@ function writeEntry(sink: Sink, e: CpioEntry, h: Header, content: CpioEntry | un
     sink.bytes(content.data);
   } else if (content.source !== undefined) {
     // Opened even when empty: a source that is no longer empty must be noticed too.
-    sink.file(content.source, h.size, e.path);
+    const digest = sink.file(content.source, h.size, e.path, sourceDigest !== undefined);
+    if (digest !== undefined) sourceDigest!(content, digest);
   }
   sink.zeros((4 - (h.size % 4)) % 4);
 }
@@ -348,9 +358,10 @@ class Sink {
   /**
    * Streams `size` bytes of `path`. Each read asks for one byte more than
    * is still owed, so a file that grew is noticed without an fstat; a file
-   * that shrank hits EOF early.
+   * that shrank hits EOF early. With `digest`, returns the digest of the
+   * bytes streamed (one shot when one read took the whole file).
    */
-  file(path: string, size: number, name: string): void {
+  file(path: string, size: number, name: string, digest: boolean): string | undefined {
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -363,6 +374,7 @@ class Sink {
     try {
       let left = size;
       let filePos = 0;
+      let stream: ReturnType<typeof createDigest> | undefined;
       for (;;) {
         const want = left + 1;
         if (this.buf.length - this.pos < Math.min(want, 64 * 1024)) this.flush();
@@ -370,19 +382,27 @@ class Sink {
         const n = readSync(fd, this.buf, this.pos, Math.min(want, room), filePos);
         if (n > left) throw sizeChanged(name, path, size, 'grew');
         if (n === 0) {
-          if (left === 0) return;
+          if (left === 0) return digest ? stream?.digest() ?? digestBuffer(EMPTY) : undefined;
           throw sizeChanged(name, path, size, 'shrank');
         }
+        const read = this.buf.subarray(this.pos, this.pos + n);
         this.pos += n;
         filePos += n;
         left -= n;
-        if (left === 0 && n < Math.min(want, room)) return; // short read: EOF right at `size`
+        const done = left === 0 && n < Math.min(want, room); // short read: EOF right at `size`
+        if (digest) {
+          if (done && stream === undefined) return digestBuffer(read);
+          (stream ??= createDigest()).update(read);
+        }
+        if (done) return stream?.digest();
       }
     } finally {
       closeSync(fd);
     }
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function sizeChanged(name: string, path: string, size: number, how: string): RapidoError {
   return new RapidoError('CPIO_SOURCE_CHANGED', `${name}: ${path} ${how} while being archived (expected ${size} bytes)`, {

@@ -361,6 +361,37 @@ describe('writeNewc hash', () => {
     assert.equal(r.n, readFileSync(r.path).length);
     assert.equal(r.digest, digestFileSync(r.path));
   });
+
+  it('reports the digest of each file it streams from a source, over the bytes it wrote; a throw aborts the archive', () => {
+    const entries = mixed(); // a 3 MB source read across batches, and in-memory data
+    const small = join(tmp, 'small');
+    writeFileSync(small, 'small file\n');
+    const empty = join(tmp, 'empty');
+    writeFileSync(empty, '');
+    const linked = join(tmp, 'linked');
+    writeFileSync(linked, 'two names\n');
+    entries.push(
+      { path: 'small', type: 'file', mode: 0o644, source: small, size: 11 },
+      { path: 'empty', type: 'file', mode: 0o644, source: empty, size: 0 },
+      { path: 'h1', type: 'file', mode: 0o644, source: linked, size: 10, hardlinkGroup: 'g' },
+      { path: 'h2', type: 'file', mode: 0o644, source: linked, size: 10, hardlinkGroup: 'g' },
+    );
+    const seen = new Map<string, string>();
+    writeHashed(entries, { sourceDigest: (e: CpioEntry, d: string) => seen.set(e.path, d) });
+    // In-memory data has no source to check; a hard link's data is written (and reported) once.
+    assert.deepEqual([...seen.keys()].sort(), ['big', 'empty', 'h2', 'small']);
+    for (const [path, d] of seen) assert.equal(d, digestFileSync(join(tmp, path === 'h2' ? 'linked' : path)), path);
+
+    const out = join(tmp, 'aborted');
+    const fd = openSync(out, 'w');
+    try {
+      assert.throws(() => writeNewcSync(fd, entries, { sourceDigest: (e) => {
+        if (e.path === 'big') throw new Error('changed');
+      } }), /changed/);
+    } finally {
+      closeSync(fd);
+    }
+  });
 });
 
 function firstDiff(a: Buffer, b: Buffer): number {
