@@ -23,7 +23,6 @@ import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { createDigest, digestBuffer, hashString, initHasher } from '../store/digest.js';
 import { objectPath } from '../store/objectPath.js';
 import { writeHashedObject, writeObject } from '../store/writeObject.js';
-import { withBuildLock } from '../store/buildLock.js';
 import { withCutGuard } from '../store/cutGuard.js';
 import { recipeVmResources } from '../image/vmResources.js';
 import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } from '../image/composeImage.js';
@@ -386,7 +385,7 @@ async function nativeLayers(
     const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, lost.get(key)!, entryDigester(store, new HostInputs()));
     let built: LayerResult;
     try {
-      built = await withBuildLock(store.dir, key, async () => {
+      built = await store.withLayerLock(key, async () => {
         const again = await store.lookup(key); // another cut may have built it while we waited
         if (again) return { name, key, ...again, source: 'store' as const, ...extra };
         const member = 'prior' in part && part.prior && delta ? priorMembers(store, delta.image, part.prior.layer, part.prior.dirty, entries.length) : undefined;
@@ -418,7 +417,7 @@ async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, st
   const known = lookupManifest(db, firstKey, currentDigest);
   const rec = known ? await store.lookup(known) : undefined;
   if (known && rec) return { name: plan.name, key: known, ...rec, source: 'store', ...stampInputs(inputs, cutStartMs) };
-  return withBuildLock(store.dir, firstKey, async () => {
+  return store.withLayerLock(firstKey, async () => {
     db.env.resetReadTxn();
     const again = lookupManifest(db, firstKey, currentDigest);
     const hit = again ? await store.lookup(again) : undefined;

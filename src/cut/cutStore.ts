@@ -5,6 +5,7 @@ import { ChunkedInputs } from './chunkInputs.js';
 import { cleanTmp } from '../store/cleanTmp.js';
 import type { CutRecord } from '../store/cutHistory.js';
 import { digestFileSync } from '../store/digest.js';
+import { acquireLock, type HeldLock } from '../store/buildLock.js';
 import { appendJournal } from '../store/journal.js';
 import type { LayerRecord } from '../store/layerIndex.js';
 import { objectPath } from '../store/objectPath.js';
@@ -35,6 +36,8 @@ export class CutStore {
   private readonly expected = new Map<string, { size: number; digest: string }>();
   /** Objects' stat signatures as lookups found them. */
   private readonly objectSigs = new Map<string, StatSig>();
+  /** Build locks of layers whose records are still pending (withLayerLock). */
+  private readonly held: HeldLock[] = [];
 
   /** `reading`: why/audit only read; a store they cannot write is opened read-only. */
   /** `say`: where a cut reports a corrupt object (its Progress); default stderr. */
@@ -54,7 +57,6 @@ export class CutStore {
     this.opening ??= import('../store/index.js').then((mod) => {
       this.mod = mod;
       this.db = mod.openStore(this.dir.dir, { ...this.access, readOnly: this.dir.readOnly });
-      for (const rec of this.pending.splice(0)) mod.putLayer(this.db, rec);
       return this.db;
     });
     return this.opening;
@@ -79,7 +81,8 @@ export class CutStore {
    * (another project built it, or an edit was undone) needs its record.
    */
   async lookup(key: string): Promise<{ size: number; digest: string } | undefined> {
-    if (!this.db) {
+    // A layer this cut recorded is known by its file too: its record waits for finish().
+    if (!this.db || this.recorded.has(key)) {
       const st = this.statObject(key);
       if (!st?.isFile()) return undefined;
       const exp = this.expected.get(key);
@@ -137,36 +140,83 @@ export class CutStore {
     rmSync(objectPath(this.dir, key), { force: true });
   }
 
+  /**
+   * Records a layer whose object is in place (and durable). The records of a
+   * cut are written together by finish(), in one transaction with the cut's
+   * (or its journal entry): one commit, not one per layer (a cold cut of a
+   * 500 MiB tree built 275 layers, 0.2 s of commits). A cut that dies first
+   * leaves objects without records; the next cut keeps them if their bytes
+   * check (writeObject).
+   */
   record(rec: LayerRecord): void {
     this.objectSigs.delete(rec.key);
     this.recorded.add(rec.key);
     this.expected.set(rec.key, { size: rec.size, digest: rec.digest });
-    if (this.db && this.mod) this.mod.putLayer(this.db, rec);
-    else this.pending.push(rec);
+    this.pending.push(rec);
   }
 
-  /** Records the cut (history, last use) and closes LMDB if it was opened. */
-  async finish(cut: CutRecord, usedKeys: string[]): Promise<void> {
-    const used = usedKeys.filter((k) => !this.recorded.has(k));
-    if (this.db && this.mod) {
-      try {
-        const { db, mod } = this;
-        mod.storeTransaction(db, () => {
-          mod.touchLayers(db, used, cut.at);
-          mod.appendCut(db, cut);
-        });
-      } finally {
-        await this.close();
-      }
-    } else {
-      appendJournal(this.dir, { at: cut.at, layers: this.pending.splice(0), touched: used, cut });
+  /**
+   * Runs fn (look the layer up again, build it, record it) under the
+   * layer's cross-process build lock, so two cuts needing it build it once.
+   * A layer recorded under it keeps the lock until its record is written
+   * (commitRecords): a cut waiting for it then finds the record. Before
+   * waiting for a lock, this cut writes its records and lets go of the
+   * locks it keeps, so two cuts never wait for each other.
+   */
+  async withLayerLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const lock = await acquireLock(this.dir, key, { onWait: () => this.commitRecords() });
+    const before = this.recorded.size;
+    try {
+      return await fn();
+    } finally {
+      // Whatever fn recorded (a dracut layer is locked by its first key and recorded under its own).
+      if (this.recorded.size > before) this.held.push(lock);
+      else lock.release();
     }
   }
 
+  /** Writes the layer records still pending, in one transaction (or a journal entry), and lets go of their locks. */
+  private commitRecords(): void {
+    try {
+      const layers = this.pending.splice(0);
+      if (!layers.length) return;
+      const { db, mod } = this;
+      if (db && mod) mod.storeTransaction(db, () => layers.forEach((rec) => mod.putLayer(db, rec)));
+      else appendJournal(this.dir, { at: Date.now(), layers, touched: [] });
+    } finally {
+      for (const lock of this.held.splice(0)) lock.release();
+    }
+  }
+
+  /** Records the cut (history, last use) with its layers' records and closes LMDB if it was opened. */
+  async finish(cut: CutRecord, usedKeys: string[]): Promise<void> {
+    const used = usedKeys.filter((k) => !this.recorded.has(k));
+    try {
+      if (this.db && this.mod) {
+        const { db, mod } = this;
+        const layers = this.pending.splice(0);
+        mod.storeTransaction(db, () => {
+          for (const rec of layers) mod.putLayer(db, rec);
+          mod.touchLayers(db, used, cut.at);
+          mod.appendCut(db, cut);
+        });
+      } else {
+        appendJournal(this.dir, { at: cut.at, layers: this.pending.splice(0), touched: used, cut });
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Closes LMDB; a failed cut's layer records are written first, so the objects it built are found. */
   async close(): Promise<void> {
-    const db = this.db;
-    this.db = undefined;
-    this.opening = undefined;
-    await db?.close();
+    try {
+      if (!this.dir.readOnly) this.commitRecords();
+    } finally {
+      const db = this.db;
+      this.db = undefined;
+      this.opening = undefined;
+      await db?.close();
+    }
   }
 }

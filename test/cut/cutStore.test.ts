@@ -1,8 +1,10 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CutStore } from '../../src/cut/cutStore.js';
 import { statSig } from '../../src/derivations/hostInputs.js';
 import { digestBuffer, digestFileSync, initHasher } from '../../src/store/digest.js';
@@ -79,6 +81,67 @@ describe('CutStore.objectSig', () => {
       assert.equal(store.objectSig('0000000000000000'), 'missing');
     } finally {
       await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('CutStore.withLayerLock', () => {
+  it('two cuts that each keep a recorded layer\'s lock, then need the other\'s, do not wait for each other; each layer is built once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rapido-cutstore-'));
+    try {
+      const cutStore = fileURLToPath(new URL('../../src/cut/cutStore.js', import.meta.url));
+      const digest = fileURLToPath(new URL('../../src/store/digest.js', import.meta.url));
+      const writer = fileURLToPath(new URL('../../src/store/writeObject.js', import.meta.url));
+      // Each process builds its first layer (its record pending, its lock kept), says so, waits
+      // for the other to have done the same, then needs the layer the other holds.
+      const script = join(dir, 'cut.mjs');
+      writeFileSync(script, `
+import fs from 'node:fs';
+import { CutStore } from ${JSON.stringify(cutStore)};
+import { initHasher } from ${JSON.stringify(digest)};
+import { writeObject } from ${JSON.stringify(writer)};
+const [storePath, first, second, dir] = process.argv.slice(2);
+await initHasher();
+const cs = new CutStore(storePath, undefined);
+await cs.open();
+const build = (key) => cs.withLayerLock(key, async () => {
+  if (await cs.lookup(key)) return fs.appendFileSync(dir + '/found', key + '\\n');
+  const w = writeObject(cs.dir, key, (fd) => fs.writeSync(fd, 'layer ' + key));
+  cs.record({ key, builder: 't', layerName: key, size: w.size, digest: w.digest, derivation: {}, createdAt: 1, lastUsedAt: 1 });
+  fs.appendFileSync(dir + '/built', key + '\\n');
+});
+await build(first);
+fs.writeFileSync(dir + '/' + first + '.ready', '');
+while (!fs.existsSync(dir + '/' + second + '.ready')) await new Promise((r) => setTimeout(r, 5));
+await build(second);
+await cs.close();
+`);
+      const store = join(dir, 'store');
+      const made = new CutStore(store, undefined);
+      await made.open();
+      await made.close();
+      const [k1, k2] = ['1111111111111111', '2222222222222222'];
+      const run = (a: string, b: string) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [script, store, a, b, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        // Two cuts waiting for each other would never end.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.on('close', (code) => (clearTimeout(timer), resolve({ code, stderr })));
+      });
+      const results = await Promise.all([run(k1, k2), run(k2, k1)]);
+      for (const r of results) assert.equal(r.code, 0, `a cut did not finish: ${r.stderr}`);
+      const lines = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n').sort();
+      assert.deepEqual(lines('built'), [k1, k2], 'each layer built once');
+      assert.deepEqual(lines('found'), [k1, k2], 'and found with its record by the other cut');
+      const after = new CutStore(store, undefined);
+      try {
+        for (const k of [k1, k2]) assert.ok(await after.lookup(k), `${k} recorded`);
+      } finally {
+        await after.close();
+      }
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
