@@ -11,8 +11,11 @@ export interface PutLayerOptions {
   manifestKey?: string;
 }
 
+/** A layer's record, its lastUsedAt the later of the record's and the `used` database's. */
 export function getLayer(store: Store, key: string): LayerRecord | undefined {
-  return store.db.layers.get(key);
+  const rec = store.db.layers.get(key);
+  const used = rec && store.db.used?.get(key);
+  return used && used > rec.lastUsedAt ? { ...rec, lastUsedAt: used } : rec;
 }
 
 export function putLayer(store: Store, record: LayerRecord, opts: PutLayerOptions = {}): void {
@@ -24,18 +27,24 @@ export function putLayer(store: Store, record: LayerRecord, opts: PutLayerOption
   });
 }
 
-/** Marks layers as used by a cut (for LRU garbage collection); unknown keys are skipped. */
+/** Marks layers as used by a cut (for LRU garbage collection), in the `used` database; unknown keys are skipped. */
 export function touchLayers(store: Store, keys: Iterable<string>, now: number = Date.now()): void {
+  const used = store.db.used;
+  if (!used) return; // read-only: nothing is written anyway
   storeTransaction(store, () => {
     for (const key of new Set(keys)) {
-      const rec = store.db.layers.get(key);
-      if (rec && rec.lastUsedAt < now) store.db.layers.putSync(key, { ...rec, lastUsedAt: now });
+      if ((used.get(key) ?? 0) < now && store.db.layers.doesExist(key)) used.putSync(key, now);
     }
   });
 }
 
 export function listLayers(store: Store): LayerRecord[] {
-  return [...store.db.layers.getRange()].map((e) => e.value);
+  const used = new Map<string, number>();
+  for (const { key, value } of store.db.used?.getRange() ?? []) used.set(key, value);
+  return [...store.db.layers.getRange()].map(({ key, value }) => {
+    const u = used.get(key);
+    return u && u > value.lastUsedAt ? { ...value, lastUsedAt: u } : value;
+  });
 }
 
 /**
@@ -47,5 +56,6 @@ export function removeLayer(store: Store, key: string): void {
   storeTransaction(store, () => {
     fs.rmSync(p, { force: true });
     store.db.layers.removeSync(key);
+    store.db.used?.removeSync(key);
   });
 }

@@ -92,7 +92,7 @@ function openIndex(dir: string, readOnly: boolean, reading: boolean, rebuild: bo
   let env: RootDatabase;
   try {
     // Default sync settings on purpose: a record must not outlive a crash without its object.
-    env = open({ path: paths.db, maxDbs: 8, readOnly });
+    env = open({ path: paths.db, maxDbs: 16, readOnly });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') throw unwritable(paths.root, e);
@@ -110,6 +110,7 @@ function openIndex(dir: string, readOnly: boolean, reading: boolean, rebuild: bo
       statcache: env.openDB('statcache', {}),
       cuts: env.openDB('cuts', {}),
       hosts: env.openDB('hosts', {}),
+      used: env.openDB('used', {}) ?? undefined,
     };
     version = db.meta.get('formatVersion');
     if ((version === undefined || UPGRADABLE_FROM.has(version)) && !readOnly) {

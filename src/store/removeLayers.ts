@@ -44,6 +44,7 @@ function finishRemoval(store: Store, keys: Iterable<string>): { records: number;
     for (const key of keys) {
       if (hasObject(store, key) || !store.db.layers.doesExist(key)) continue;
       store.db.layers.removeSync(key);
+      store.db.used?.removeSync(key);
       records++;
     }
     const manifests = pruneManifests(store);

@@ -27,6 +27,13 @@ export interface StoreDbs {
   statcache: Database<StatCacheValue, string>;
   cuts: Database<CutRecord, string>;
   hosts: Database<unknown, string>;
+  /**
+   * When each layer was last used (ms), apart from its record: marking the
+   * layers of a cut used then writes a number per layer instead of
+   * re-encoding each record's derivation. Absent when a read-only open finds
+   * a store that no rapido with it has written.
+   */
+  used?: Database<number, string>;
 }
 
 export interface Store extends StoreDir {

@@ -170,7 +170,7 @@ export function repairStore(store: Store, report: VerifyReport): RepairResult {
       keys.push(p.key);
       result.corrupt++;
     } else if (p.kind === 'corrupt' && p.key) {
-      storeTransaction(store, () => store.db.layers.removeSync(p.key!)); // a record with an unusable key: nothing to unlink
+      storeTransaction(store, () => (store.db.layers.removeSync(p.key!), store.db.used?.removeSync(p.key!))); // a record with an unusable key: nothing to unlink
       result.corrupt++;
     } else if (p.kind === 'missing' && p.key) {
       keys.push(p.key);

@@ -48,6 +48,24 @@ test('put, get, list and touch layer records', async (t) => {
   assert.equal(getLayer(store, '0000000000000002')!.lastUsedAt, 5000);
 });
 
+test('marking a layer used leaves its record\'s bytes alone (the `used` database), and its removal takes both', async (t) => {
+  const store = await tempStore(t);
+  const key = '0000000000000004';
+  // A tree chunk's record carries its whole derivation: re-encoding it per cut was the cost.
+  const big = rec(key, { derivation: { entries: Array.from({ length: 2000 }, (_, i) => [`tests/generic/${i}`, 'file', 0o755, 'ffffffffffffffff']) } });
+  putLayer(store, big);
+  const bytes = store.db.layers.getBinary(key);
+  touchLayers(store, [key], 7000);
+  assert.deepEqual(store.db.layers.getBinary(key), bytes, 'the record was not rewritten');
+  assert.equal(getLayer(store, key)!.lastUsedAt, 7000);
+  assert.equal(listLayers(store).find((r) => r.key === key)!.lastUsedAt, 7000);
+  // A record written later with a newer time (an import) wins over an older mark.
+  putLayer(store, { ...big, lastUsedAt: 9000 });
+  assert.equal(getLayer(store, key)!.lastUsedAt, 9000);
+  removeLayer(store, key);
+  assert.equal(store.db.used!.get(key), undefined);
+});
+
 test('layer + manifest + cut commit together, or not at all', async (t) => {
   const store = await tempStore(t);
   const closure = [{ path: '/etc/dracut.conf', digest: '1234123412341234' }];

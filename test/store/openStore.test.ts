@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { RapidoError } from '../../src/errors.js';
-import { appendJournal, cleanTmp, openStore, openStoreDir, putHostVerdict, STORE_FORMAT_VERSION } from '../../src/store/index.js';
+import { appendJournal, cleanTmp, getLayer, listLayers, openStore, openStoreDir, putHostVerdict, putLayer, STORE_FORMAT_VERSION } from '../../src/store/index.js';
 import { deadPid, tempDir } from './tempStore.js';
 
 function rapidoError(code: string, hint?: RegExp) {
@@ -68,6 +68,20 @@ test('read-only: a missing store is reported, writes are refused', async (t) => 
   t.after(() => ro.close());
   assert.equal(ro.db.meta.get('formatVersion'), STORE_FORMAT_VERSION);
   assert.throws(() => putHostVerdict(ro, 'kvm', { ok: true }), rapidoError('STORE_READONLY'));
+});
+
+test('read-only: a store written before the `used` database reads its records\' own lastUsedAt', async (t) => {
+  const dir = path.join(tempDir(t), 'store');
+  const rw = openStore(dir);
+  const now = 1000;
+  putLayer(rw, { key: '0000000000000001', builder: 't', layerName: 't', size: 1, digest: 'ffffffffffffffff', derivation: {}, createdAt: now, lastUsedAt: now });
+  await rw.db.used!.drop(); // as an older rapido left it
+  await rw.close();
+  const ro = openStore(dir, { readOnly: true });
+  t.after(() => ro.close());
+  assert.equal(ro.db.used, undefined);
+  assert.equal(getLayer(ro, '0000000000000001')!.lastUsedAt, now);
+  assert.deepEqual(listLayers(ro).map((r) => r.lastUsedAt), [now]);
 });
 
 test('reading open of a store it cannot write: the journal is left alone and said in notes; cleanTmp does nothing', async (t) => {
