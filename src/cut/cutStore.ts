@@ -70,7 +70,7 @@ export class CutStore {
   digest(path: string, sig: string | null | undefined, read?: HashedRead): string {
     const k = this.known.input(path);
     if (k?.[2] && sig && k[1] === sig) return k[2];
-    if (this.db && this.mod) return this.mod.statDigest(this.db, path, undefined, read);
+    if (this.db && this.mod) return this.mod.statDigest(this.db, path, undefined, read, sig ?? undefined);
     return read ? read.digest : digestFileSync(path);
   }
 

@@ -72,6 +72,23 @@ function matchesLegacy(e: StatEntry, st: fs.BigIntStats): boolean {
 }
 
 /**
+ * The digest an entry holds if it was taken at the stat whose signature
+ * (hostInputs' statSig: dev:ino:size:mtimeMs:ctimeMs:mode) is `sig`: the
+ * entry's nanosecond times are turned into milliseconds as Node derives
+ * Stats' (statSigBig).
+ */
+function digestForSig(e: StatCacheValue | undefined, sig: string): string | undefined {
+  if (typeof e !== 'string') return undefined;
+  const f = e.split(':');
+  if (f.length !== 6) return undefined;
+  const ms = (ns: string) => {
+    const n = BigInt(ns);
+    return Number(n / 1_000_000_000n) * 1e3 + Number(n % 1_000_000_000n) / 1e6;
+  };
+  return sig.startsWith(`${f[0]}:${f[1]}:${f[2]}:${ms(f[3])}:${ms(f[4])}:`) ? f[5] : undefined;
+}
+
+/**
  * A file's digest taken by a caller that read it for its own reasons (the
  * ELF check reads small files whole): `st` is a stat taken before that read,
  * `atNs` the wall-clock time just after it. It stands for exactly the stat
@@ -88,14 +105,23 @@ export interface HashedRead {
  * are unchanged since it was hashed. New entries are kept in memory until
  * flushStatCache() so hashing a whole module tree costs one transaction.
  * With `read`, its stat and digest are used instead of stat-ing and hashing
- * now, and the racy window is measured from when it was read.
+ * now, and the racy window is measured from when it was read. With `sig`,
+ * the file's lstat signature, an entry taken at that stat is used without
+ * a stat.
  */
-export function statDigest(store: Store, file: string, st?: fs.BigIntStats, read?: HashedRead): string {
+export function statDigest(store: Store, file: string, st?: fs.BigIntStats, read?: HashedRead, sig?: string): string {
   const abs = path.resolve(file);
+  const s = state(store);
+  const entry = s.pending.get(abs) ?? store.db.statcache.get(abs);
+  // A caller that lstat'ed the file (a cut's walk) passes its signature: a matching entry needs no stat.
+  const known = sig === undefined ? undefined : digestForSig(entry, sig);
+  if (known !== undefined) {
+    s.hits++;
+    return known;
+  }
   if (read) st = read.st;
   st ??= fs.statSync(abs, { bigint: true });
-  const s = state(store);
-  const cached = cachedDigest(s.pending.get(abs) ?? store.db.statcache.get(abs), st);
+  const cached = cachedDigest(entry, st);
   if (cached !== undefined) {
     s.hits++;
     return cached;

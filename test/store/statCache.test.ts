@@ -185,3 +185,32 @@ test('an entry string for another stat, or of the wrong length, is a miss', asyn
   }
   assert.deepEqual(statCacheCounters(store), { hits: 0, hashed: 3, racy: 0, pending: 0 });
 });
+
+test('a walk\'s lstat signature finds the cached digest without a stat; another signature or an older entry is stat-ed and hashed as before', async (t) => {
+  const store = await tempStore(t);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapido-statcache-sig-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const f = path.join(dir, 'f');
+  fs.copyFileSync(file(7), f);
+  const old = new Date(Date.now() - 10_000);
+  fs.utimesSync(f, old, old);
+  await sleep(1100); // ctime out of the racy window too
+  const digest = statDigest(store, f);
+  flushStatCache(store);
+  const sig = (st: fs.Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}`; // hostInputs' statSig
+  const walked = sig(fs.lstatSync(f));
+  const before = statCacheCounters(store);
+  // Answered from the signature alone: the file is not even looked at (here it is gone).
+  fs.renameSync(f, `${f}.away`);
+  assert.equal(statDigest(store, f, undefined, undefined, walked), digest);
+  assert.deepEqual(statCacheCounters(store), { ...before, hits: before.hits + 1 });
+  fs.renameSync(`${f}.away`, f);
+  // Any field that differs (the mtime, by a microsecond) means a stat, and that stat still matches the entry.
+  const st = fs.lstatSync(f);
+  assert.equal(statDigest(store, f, undefined, undefined, walked.replace(`:${st.mtimeMs}:`, `:${st.mtimeMs + 0.001}:`)), digest);
+  // An older rapido's object entry: stat-ed and compared field by field, as before.
+  const g = file(9);
+  const gst = fs.statSync(g, { bigint: true });
+  store.db.statcache.putSync(path.resolve(g), { dev: String(gst.dev), ino: String(gst.ino), size: Number(gst.size), mtimeNs: String(gst.mtimeNs), ctimeNs: String(gst.ctimeNs), digest: 'ffffffffffffffff' } as never);
+  assert.equal(statDigest(store, g, undefined, undefined, sig(fs.lstatSync(g))), 'ffffffffffffffff');
+});
