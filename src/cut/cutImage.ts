@@ -4,7 +4,7 @@ import type { RapidoError } from '../errors.js';
 import { canonicalJson } from '../derivations/canonicalJson.js';
 import { writeNewcSync, type NewcOptions } from '../derivations/cpio/writeNewc.js';
 import { newcMembers } from '../derivations/cpio/readNewc.js';
-import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, derivePart, entryDigester, keyFingerprint, layerRequest, type NativePart } from '../derivations/deriveLayerKey.js';
+import { builderName, cutContext, deriveDracutFirstKey, deriveNativeLayers, deriveNativeLayersOrUnkeyed, derivePart, entryDigester, keyFingerprint, layerRequest, type NativePart, type UnkeyedPart } from '../derivations/deriveLayerKey.js';
 import { HostInputs, sigSize } from '../derivations/hostInputs.js';
 import { planLayers, type LayerPlan } from '../derivations/layerPlan.js';
 import { LayerMemo } from '../derivations/layerMemo.js';
@@ -22,7 +22,7 @@ import type { CutContext } from '../derivations/builders/context.js';
 import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { createDigest, digestBuffer, hashString, initHasher } from '../store/digest.js';
 import { objectPath } from '../store/objectPath.js';
-import { writeHashedObject, writeObject } from '../store/writeObject.js';
+import { discardObject, placeObject, stageHashedObject, writeHashedObject, writeObject } from '../store/writeObject.js';
 import { withCutGuard } from '../store/cutGuard.js';
 import { recipeVmResources } from '../image/vmResources.js';
 import { composeImage, CorruptObjectError, imageWriteError, prepareImageDir } from '../image/composeImage.js';
@@ -83,18 +83,20 @@ export async function cutImage(
 }
 
 /** The cut's substituters, loaded on the first local miss only: a cut that builds nothing new never loads the HTTP or cache code. */
-type Substitution = () => Promise<CutSubstitution | null>;
+/** `configured`: some substituter is set, so every layer needs its key before it is built (to ask for it). */
+type Substitution = (() => Promise<CutSubstitution | null>) & { configured: boolean };
 
 function substitution(req: CutRequest, store: CutStore, progress: Progress, enabled: boolean): Substitution {
   const value = enabled ? (req.conf.get('RAPIDO_SUBSTITUTERS') ?? '').trim() : '';
   let loaded: Promise<CutSubstitution | null> | undefined;
-  return () =>
+  const load = () =>
     (loaded ??= value
       ? Promise.all([import('../store/substituters/substitute.js'), import('../store/substituters/substituterUrl.js')]).then(
           ([{ CutSubstitution }, { parseSubstituterList }]) =>
             new CutSubstitution(store.dir, parseSubstituterList(value, (e) => progress.say(`warning: ${e.message}; ignoring it`)), progress.say, { fetching: (d, t, b) => progress.fetching(d, t, b) }),
         )
       : Promise.resolve(null));
+  return Object.assign(load, { configured: value !== '' });
 }
 
 async function cutWithStore(
@@ -314,80 +316,95 @@ async function nativeLayers(
   delta?: { parts: DeltaPart[]; inputs: StampInput[][]; racy: boolean; image: { out: string; layout?: ImageLayout } },
   retried = false,
 ): Promise<LayerResult[]> {
-  let parts: (NativePart | DeltaPart)[];
-  /** Each part's inputs (chunkInputs.ts), and whether the plan's are racy. */
-  let stamped: { inputs: StampInput[][]; racy: boolean };
-  /** A tree's snapshot: new after a walk, the last one after a delta (its shape is already in the memo). */
-  let snap: TreeSnapshot | 'kept' | undefined;
+  let parts: (NativePart | DeltaPart | UnkeyedPart)[];
+  /** Each part's inputs (chunkInputs.ts), whether the plan's are racy, and a tree's snapshot: from the delta, or from the walk once its layers are written (an unkeyed layer's digests are taken by its write). */
+  let stampedOf: () => { inputs: StampInput[][]; racy: boolean; snap: TreeSnapshot | 'kept' | undefined };
+  /** The walk's host inputs, for unkeyed layers' digests. */
+  let walkInputs: HostInputs | undefined;
   if (delta) {
     parts = delta.parts;
-    stamped = { inputs: delta.inputs, racy: delta.racy };
-    snap = 'kept';
+    stampedOf = () => ({ inputs: delta.inputs, racy: delta.racy, snap: 'kept' });
   } else {
-    const derived = await deriveNativeLayers(plan, ctx, store, memo);
+    // Without substituters, a tree's layers whose files are not all known by digest are written before they are keyed.
+    const derived = plan.kind === 'tree' && !subst.configured ? await deriveNativeLayersOrUnkeyed(plan, ctx, store, memo) : await deriveNativeLayers(plan, ctx, store, memo);
     const walked = derived.parts;
     parts = walked;
-    const { inputs, racy } = stampInputs(derived.inputs, cutStartMs);
-    const chunkOf = new Map<string, number>();
-    if (walked.length > 1) for (const [j, p] of walked.entries()) for (const e of p.entries) if (e.source !== undefined && !chunkOf.has(e.source)) chunkOf.set(e.source, j);
-    stamped = { inputs: distributeInputs(inputs, (path) => chunkOf.get(path), walked.length), racy };
-    const sigs = derived.inputs.sigs;
-    snap = derived.tree && toSnapshot(derived.tree, walked.flatMap((p) => p.entries), (source) => {
-      const sig = sigs.get(source);
-      return sig && !sig.startsWith('kind:') ? sigSize(sig) : undefined;
-    });
-    if (snap) memo.set('snapshot', snapshotKey(snap), {
-      chunks: walked.map((p) => p.entries.length),
-      weight: totalWeight(walked.flatMap((p) => p.entries)),
-      keys: keyFingerprint(),
-      racy: racyInputs(inputs, cutStartMs - RACY_WINDOW_MS),
-    } satisfies TreeShape);
+    walkInputs = derived.inputs;
+    stampedOf = () => {
+      const { inputs, racy } = stampInputs(derived.inputs, cutStartMs);
+      const chunkOf = new Map<string, number>();
+      if (walked.length > 1) for (const [j, p] of walked.entries()) for (const e of p.entries) if (e.source !== undefined && !chunkOf.has(e.source)) chunkOf.set(e.source, j);
+      const sigs = derived.inputs.sigs;
+      const snap = derived.tree && toSnapshot(derived.tree, walked.flatMap((p) => p.entries), (source) => {
+        const sig = sigs.get(source);
+        return sig && !sig.startsWith('kind:') ? sigSize(sig) : undefined;
+      });
+      if (snap) memo.set('snapshot', snapshotKey(snap), {
+        chunks: walked.map((p) => p.entries.length),
+        weight: totalWeight(walked.flatMap((p) => p.entries)),
+        keys: keyFingerprint(),
+        racy: racyInputs(inputs, cutStartMs - RACY_WINDOW_MS),
+      } satisfies TreeShape);
+      return { inputs: distributeInputs(inputs, (path) => chunkOf.get(path), walked.length), racy, snap };
+    };
   }
-  const out: LayerResult[] = [];
+  type Built = Pick<LayerResult, 'name' | 'key' | 'size' | 'digest' | 'source'>;
+  const out: Built[] = [];
+  const keyed = parts.filter((p): p is NativePart | DeltaPart => !('unkeyed' in p));
   const local = new Map<string, { size: number; digest: string }>();
-  for (const { key } of parts) {
+  for (const { key } of keyed) {
     const found = await store.lookup(key);
     if (found) local.set(key, found);
   }
   // What is missing here is asked of the substituters before anything is built, all of the plan's chunks at once.
-  const missing = parts.map((p) => p.key).filter((k) => !local.has(k));
+  const missing = keyed.map((p) => p.key).filter((k) => !local.has(k));
   const s = missing.length ? await subst() : null;
   const fetched = s ? await s.fetch(missing) : new Map<string, Fetched>();
   for (const f of fetched.values()) store.record(f.record);
   // A reused chunk whose object is gone is written again from its entries: if the snapshot no longer
   // gives them, the tree is walked instead.
   const lost = new Map<string, CpioEntry[]>();
-  for (const part of parts) {
+  for (const part of keyed) {
     if (!('reused' in part) || local.has(part.key) || fetched.has(part.key)) continue;
     const entries = part.entriesOf();
     if (!entries) return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, undefined, retried);
     lost.set(part.key, entries);
   }
-  for (const [j, part] of parts.entries()) {
-    const { name, key } = part;
-    const extra = j === 0 ? { inputs: stamped.inputs[0], racy: stamped.racy, memo, snapshot: snap } : { inputs: stamped.inputs[j], racy: false };
+  for (const part of parts) {
+    const { name } = part;
+    if ('unkeyed' in part) {
+      try {
+        out.push(await writeUnkeyed(plan, ctx, store, part, walkInputs!));
+      } catch (e) {
+        // A file that grew or shrank while it was written: derived again, as below.
+        if (retried || (e as RapidoError).code !== 'CPIO_SOURCE_CHANGED') throw e;
+        return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, undefined, true);
+      }
+      continue;
+    }
+    const { key } = part;
     const found = local.get(key);
     // A chunk the delta left as it was: its object was checked as the stamp's are.
     if (found && 'reused' in part) {
-      out.push({ name, key, size: part.reused.size, digest: part.reused.digest, source: 'stamp', ...extra });
+      out.push({ name, key, size: part.reused.size, digest: part.reused.digest, source: 'stamp' });
       continue;
     }
     if (found) {
-      out.push({ name, key, ...found, source: 'store', ...extra });
+      out.push({ name, key, ...found, source: 'store' });
       continue;
     }
     const f = fetched.get(key);
     if (f) {
-      out.push({ name, key, size: f.record.size, digest: f.record.digest, source: 'fetched', ...extra });
+      out.push({ name, key, size: f.record.size, digest: f.record.digest, source: 'fetched' });
       continue;
     }
     // A reused chunk whose object vanished (gc, a wiped store) is built again: its derivation first, for its record.
     const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, lost.get(key)!, entryDigester(store, new HostInputs()));
-    let built: LayerResult;
+    let built: Built;
     try {
       built = await store.withLayerLock(key, async () => {
         const again = await store.lookup(key); // another cut may have built it while we waited
-        if (again) return { name, key, ...again, source: 'store' as const, ...extra };
+        if (again) return { name, key, ...again, source: 'store' as const };
         const member = 'prior' in part && part.prior && delta ? priorMembers(store, delta.image, part.prior.layer, part.prior.dirty, entries.length) : undefined;
         const { size, digest } = writeHashedObject(store.dir, key, (fd) => {
           // Hashed as written: writeObject need not read the archive back.
@@ -397,7 +414,7 @@ async function nativeLayers(
         });
         const now = Date.now();
         store.record({ key, builder: derivation.builder, layerName: name, size, digest, derivation, createdAt: now, lastUsedAt: now });
-        return { name, key, size, digest, source: 'built' as const, ...extra };
+        return { name, key, size, digest, source: 'built' as const };
       });
     } catch (e) {
       // A host file written during the cut (an editor's save): nothing was stored under the stale key.
@@ -407,7 +424,55 @@ async function nativeLayers(
     }
     out.push(built);
   }
-  return out;
+  const { inputs, racy, snap } = stampedOf();
+  return out.map((r, j) => ({ ...r, ...(j === 0 ? { inputs: inputs[0], racy, memo, snapshot: snap } : { inputs: inputs[j], racy: false }) }));
+}
+
+/**
+ * A layer with files no cache knows by digest, in one pass: its archive is
+ * written to a temp object while each host file is hashed, then its
+ * derivation and key come from those digests (of the very bytes written, so
+ * a file saved meanwhile cannot put other bytes under the key); the object
+ * is kept under the key, or dropped if the store has it already. The
+ * digests go to the stamp (`inputs`) and to the stat cache.
+ */
+async function writeUnkeyed(
+  plan: LayerPlan, ctx: CutContext, store: CutStore, part: UnkeyedPart, inputs: HostInputs,
+): Promise<Pick<LayerResult, 'name' | 'key' | 'size' | 'digest' | 'source'>> {
+  const { name, entries } = part;
+  const read = new Map<string, string>();
+  const staged = stageHashedObject(store.dir, hashString(`${plan.name}\0${name}`), (fd) => {
+    const hash = createDigest();
+    const size = writeNewcSync(fd, entries, {
+      epoch: ctx.epoch, hash, sourceStat: true,
+      sourceDigest: (e, digest, at) => {
+        read.set(e.source!, digest);
+        if (at) store.noteRead(e.source!, { st: at.st, digest, atNs: at.atNs });
+      },
+    });
+    return { size, digest: hash.digest() };
+  });
+  let kept = false;
+  try {
+    const digestOf = entryDigester(store, inputs);
+    const { derivation, key } = derivePart(plan, ctx, name, entries, (e) => {
+      const d = e.source === undefined ? undefined : read.get(e.source);
+      if (d === undefined) return digestOf(e); // in-memory data, or a hard link whose data another name carried
+      inputs.digests.set(e.source!, d);
+      return d;
+    });
+    return await store.withLayerLock(key, async () => {
+      const found = await store.lookup(key);
+      if (found) return { name, key, ...found, source: 'store' as const };
+      kept = true;
+      const { size, digest } = placeObject(store.dir, key, staged);
+      const now = Date.now();
+      store.record({ key, builder: derivation.builder, layerName: name, size, digest, derivation, createdAt: now, lastUsedAt: now });
+      return { name, key, size, digest, source: 'built' as const };
+    });
+  } finally {
+    if (!kept) discardObject(store.dir, staged);
+  }
 }
 
 async function dracutLayer(plan: LayerPlan, ctx: CutContext, req: CutRequest, store: CutStore, cutStartMs: number, subst: Substitution): Promise<LayerResult> {

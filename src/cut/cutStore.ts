@@ -75,6 +75,25 @@ export class CutStore {
   }
 
   /**
+   * A file's digest if this cut has it without reading the file: from the
+   * stamp, a read made for another reason, or the stat cache. A layer whose
+   * files are not all known is written in one pass and keyed after
+   * (cutImage's unkeyed parts).
+   */
+  knownDigest(path: string, sig: string | null | undefined, read?: HashedRead): string | undefined {
+    const k = this.known.input(path);
+    if (k?.[2] && sig && k[1] === sig) return k[2];
+    if (read) return this.digest(path, sig, read);
+    if (this.db && this.mod && sig) return this.mod.knownStatDigest(this.db, path, sig);
+    return undefined;
+  }
+
+  /** A digest taken while a layer was written, from the stat before that read: the stat cache keeps it (racy rule applied). */
+  noteRead(path: string, read: HashedRead): void {
+    if (this.db && this.mod) this.mod.statDigest(this.db, path, undefined, read);
+  }
+
+  /**
    * A layer whose object is in the store, with its size and digest. Without
    * LMDB, a missing object file is a miss and a known key is checked against
    * what the stamp recorded; only an unknown key with an object present

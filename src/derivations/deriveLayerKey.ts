@@ -113,13 +113,60 @@ export function derivePart(plan: LayerPlan, ctx: CutContext, name: string, entri
  * (a rebuilt module) leaves the others' keys alone.
  */
 export async function deriveNativeLayers(plan: LayerPlan, ctx: CutContext, store: FileDigests, memo = new LayerMemo()) {
+  const { chunks, inputs, tree } = await collectChunks(plan, ctx, memo);
+  const digestOf = entryDigester(store, inputs);
+  const parts: NativePart[] = chunks.map((chunk, i) => derivePart(plan, ctx, partName(plan, i, chunks.length), chunk, digestOf));
+  return { parts, inputs, tree };
+}
+
+/** A layer some of whose host files no cache knows by digest: written in one pass that hashes them, and keyed after. */
+export interface UnkeyedPart {
+  name: string;
+  entries: CpioEntry[];
+  unkeyed: true;
+}
+
+/** Where a cut asks for a digest without reading the file (CutStore.knownDigest). */
+export interface KnownDigests extends FileDigests {
+  knownDigest(path: string, sig: string | null | undefined, read?: HashedRead): string | undefined;
+}
+
+/**
+ * deriveNativeLayers for a cut that can write a layer before knowing its
+ * key: a chunk with a file whose digest is known nowhere (a cold cut, a new
+ * file) is left unkeyed, so that file is read once, by the write, instead of
+ * once to hash it and once more to write it.
+ */
+export async function deriveNativeLayersOrUnkeyed(plan: LayerPlan, ctx: CutContext, store: KnownDigests, memo = new LayerMemo()) {
+  const { chunks, inputs, tree } = await collectChunks(plan, ctx, memo);
+  const anyDigest = entryDigester(store, inputs);
+  // The digests found while sorting the chunks out, so a keyed chunk does not ask for them twice.
+  const known = new Map<string, string>();
+  const unknown = (e: CpioEntry) => {
+    if (e.type !== 'file' || e.source === undefined) return false;
+    const d = store.knownDigest(e.source, inputs.sigs.get(e.source), inputs.hashedRead(e.source));
+    if (d !== undefined) known.set(e.source, d);
+    return d === undefined;
+  };
+  const digestOf = (e: CpioEntry) => {
+    const d = e.source === undefined ? undefined : known.get(e.source);
+    if (d === undefined) return anyDigest(e);
+    inputs.digests.set(e.source!, d);
+    return d;
+  };
+  const parts: (NativePart | UnkeyedPart)[] = chunks.map((chunk, i) => {
+    const name = partName(plan, i, chunks.length);
+    return chunk.some(unknown) ? { name, entries: chunk, unkeyed: true as const } : derivePart(plan, ctx, name, chunk, digestOf);
+  });
+  return { parts, inputs, tree };
+}
+
+async function collectChunks(plan: LayerPlan, ctx: CutContext, memo: LayerMemo) {
   const inputs = new HostInputs();
   const tree: TreeWalkInfo | undefined = plan.kind === 'tree' ? { trees: [], elf: [] } : undefined;
   const entries = (await collect(plan, ctx, inputs, memo, tree)).entries();
-  const digestOf = entryDigester(store, inputs);
   const chunks = plan.kind === 'tree' ? chunkEntries(entries) : plan.kind === 'kmods' ? chunkEntries(entries, KMODS_CHUNK_THRESHOLD) : [entries];
-  const parts: NativePart[] = chunks.map((chunk, i) => derivePart(plan, ctx, partName(plan, i, chunks.length), chunk, digestOf));
-  return { parts, inputs, tree };
+  return { chunks, inputs, tree };
 }
 
 /**

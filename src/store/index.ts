@@ -5,7 +5,7 @@ export { initHasher, digestBuffer, digestFileSync, digestFd, hashString } from '
 export { objectPath, hasObject, isLayerKey, assertLayerKey } from './objectPath.js';
 export { writeObject } from './writeObject.js';
 export type { WrittenObject } from './writeObject.js';
-export { statDigest, flushStatCache, statCacheCounters, RACY_WINDOW_NS } from './statCache.js';
+export { knownStatDigest, statDigest, flushStatCache, statCacheCounters, RACY_WINDOW_NS } from './statCache.js';
 export type { StatEntry, StatCacheCounters } from './statCache.js';
 export { getLayer, putLayer, touchLayers, listLayers, removeLayer } from './layerIndex.js';
 export type { LayerRecord, PutLayerOptions } from './layerIndex.js';

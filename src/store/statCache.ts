@@ -88,6 +88,15 @@ function digestForSig(e: StatCacheValue | undefined, sig: string): string | unde
   return sig.startsWith(`${f[0]}:${f[1]}:${f[2]}:${ms(f[3])}:${ms(f[4])}:`) ? f[5] : undefined;
 }
 
+/** The digest the cache holds for `file` at the stat whose signature is `sig`, without a stat or a read; nothing otherwise. */
+export function knownStatDigest(store: Store, file: string, sig: string): string | undefined {
+  const abs = path.resolve(file);
+  const s = state(store);
+  const d = digestForSig(s.pending.get(abs) ?? store.db.statcache.get(abs), sig);
+  if (d !== undefined) s.hits++;
+  return d;
+}
+
 /**
  * A file's digest taken by a caller that read it for its own reasons (the
  * ELF check reads small files whole): `st` is a stat taken before that read,

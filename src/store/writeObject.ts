@@ -63,9 +63,51 @@ export function writeHashedObject(store: StoreDir, key: string, produce: (fd: nu
   return write(store, key, produce);
 }
 
+/**
+ * An object written before its key is known (a layer keyed by the digests
+ * of the very bytes it holds): still open, under a temp name, not yet
+ * durable. placeObject gives it its key; discardObject drops it.
+ */
+export interface StagedObject {
+  fd: number | undefined;
+  tmpPath: string;
+  size: number;
+  digest: string;
+}
+
+/** The first half of writeHashedObject: temp file, produce(), size check; no fsync yet. `label` names the temp file (16 hex, for cleanTmp). */
+export function stageHashedObject(store: StoreDir, label: string, produce: (fd: number) => StreamedDigest): StagedObject {
+  return stage(store, label, produce);
+}
+
+/** The second half: fsync, chmod, rename under `key`, fsync the directory. */
+export function placeObject(store: StoreDir, key: string, staged: StagedObject): WrittenObject {
+  try {
+    fs.fsyncSync(staged.fd!);
+  } catch (e) {
+    throw abandon(store, key, staged, e);
+  }
+  return place(store, key, staged);
+}
+
+/** Drops a staged object (its key turned out to be in the store already). */
+export function discardObject(store: StoreDir, staged: StagedObject): void {
+  abandon(store, 'staged', staged, undefined);
+}
+
 function write(store: StoreDir, key: string, produce: (fd: number) => StreamedDigest | undefined): WrittenObject {
+  const staged = stage(store, key, produce);
+  try {
+    fs.fsyncSync(staged.fd!);
+  } catch (e) {
+    throw abandon(store, key, staged, e);
+  }
+  return place(store, key, staged);
+}
+
+/** Temp file in <store>/tmp (same filesystem), filled by produce(), size checked, digested. */
+function stage(store: StoreDir, key: string, produce: (fd: number) => StreamedDigest | undefined): StagedObject {
   assertWritable(store, 'write an object');
-  const finalPath = objectPath(store, key);
   const tmpPath = path.join(store.paths.tmp, tmpObjectName(key));
   let fd: number | undefined;
   try {
@@ -82,10 +124,20 @@ function write(store: StoreDir, key: string, produce: (fd: number) => StreamedDi
     }
     // Re-reading is cheap (page cache, ~4 GB/s) and works whatever way produce wrote.
     const digest = streamed ? streamed.digest : digestFd(fd);
-    fs.fsyncSync(fd);
-    fs.fchmodSync(fd, 0o444);
-    fs.closeSync(fd);
-    fd = undefined;
+    return { fd, tmpPath, size, digest };
+  } catch (e) {
+    throw abandon(store, key, { fd, tmpPath }, e);
+  }
+}
+
+/** Durable bytes take the final name: chmod 0444, rename into place, fsync the directory. */
+function place(store: StoreDir, key: string, staged: StagedObject): WrittenObject {
+  const { tmpPath, size, digest } = staged;
+  const finalPath = objectPath(store, key);
+  try {
+    fs.fchmodSync(staged.fd!, 0o444);
+    fs.closeSync(staged.fd!);
+    staged.fd = undefined;
 
     const shard = path.dirname(finalPath);
     const created = fs.mkdirSync(shard, { recursive: true });
@@ -100,19 +152,24 @@ function write(store: StoreDir, key: string, produce: (fd: number) => StreamedDi
     fsyncDir(shard);
     return { size, digest, kept: false };
   } catch (e) {
-    if (fd !== undefined) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        /* already failing; the unlink below matters more */
-      }
-    }
-    try {
-      fs.rmSync(tmpPath, { force: true });
-    } catch {
-      /* cleanTmp will get it once we are gone; report the original error */
-    }
-    if (isDiskFull(e, store.dir)) throw diskFullError(e, `layer ${key}`, store.dir);
-    throw e;
+    throw abandon(store, key, staged, e);
   }
+}
+
+/** Closes and removes a temp object that will not be kept; returns the error to throw (disk full explained). */
+function abandon(store: StoreDir, key: string, staged: { fd?: number; tmpPath: string }, e: unknown): unknown {
+  if (staged.fd !== undefined) {
+    try {
+      fs.closeSync(staged.fd);
+    } catch {
+      /* already failing; the unlink below matters more */
+    }
+    staged.fd = undefined;
+  }
+  try {
+    fs.rmSync(staged.tmpPath, { force: true });
+  } catch {
+    /* cleanTmp will get it once we are gone; report the original error */
+  }
+  return isDiskFull(e, store.dir) ? diskFullError(e, `layer ${key}`, store.dir) : e;
 }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync, type BigIntStats } from 'node:fs';
 import { RapidoError } from '../../errors.js';
 import { createDigest, digestBuffer } from '../../store/digest.js';
 import { TYPE_BITS, type CpioEntry } from './cpioEntry.js';
@@ -26,7 +26,15 @@ export interface NewcOptions {
    * on a difference: a file rewritten in between (same size) must not land
    * in an object under a key that names other contents.
    */
-  sourceDigest?: (e: CpioEntry, digest: string) => void;
+  sourceDigest?: (e: CpioEntry, digest: string, read?: SourceRead) => void;
+  /** With sourceDigest: fstat each source after opening it, before reading, and pass it on (a stat cache can keep the digest). */
+  sourceStat?: boolean;
+}
+
+/** A source's fstat taken before it was read, and the wall-clock time just after (statCache's HashedRead, without the digest). */
+interface SourceRead {
+  st: BigIntStats;
+  atNs: bigint;
 }
 
 const MAGIC = Buffer.from('070701', 'latin1');
@@ -101,7 +109,7 @@ function emitArchive(sink: Sink, input: CpioEntry[], opts: NewcOptions): void {
 
     if (!group || group.length < 2 || e.type !== 'file') {
       // GNU cpio only defers regular files; other hardlinked nodes go out in place.
-      writeEntry(sink, e, header, e, opts.sourceDigest);
+      writeEntry(sink, e, header, e, opts);
       continue;
     }
     const pending = deferred.get(e.hardlinkGroup!) ?? [];
@@ -113,11 +121,11 @@ function emitArchive(sink: Sink, input: CpioEntry[], opts: NewcOptions): void {
     // The last link: GNU cpio first flushes the earlier links with size 0,
     // newest first (its defer list is LIFO), then this one with the data.
     for (let i = pending.length - 1; i >= 0; i--) {
-      writeEntry(sink, pending[i].entry, { ...pending[i].header, size: 0 }, undefined, undefined);
+      writeEntry(sink, pending[i].entry, { ...pending[i].header, size: 0 }, undefined, opts);
     }
     deferred.delete(e.hardlinkGroup!);
     const content = contentHolder(group, e);
-    writeEntry(sink, e, { ...header, size: contentSize(content) }, content, opts.sourceDigest);
+    writeEntry(sink, e, { ...header, size: contentSize(content) }, content, opts);
   }
 
   writeHeader(sink, TRAILER, { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0, rdevMajor: 0, rdevMinor: 0 });
@@ -232,7 +240,7 @@ function headerOf(e: CpioEntry, ino: number, epoch: number, groupSize: number | 
 }
 
 /** Header, name and contents of one member; `content` undefined writes no data (size must be 0). */
-function writeEntry(sink: Sink, e: CpioEntry, h: Header, content: CpioEntry | undefined, sourceDigest: NewcOptions['sourceDigest']): void {
+function writeEntry(sink: Sink, e: CpioEntry, h: Header, content: CpioEntry | undefined, opts: NewcOptions): void {
   writeHeader(sink, e.path, h);
   if (content === undefined) return;
   if (e.type === 'symlink') {
@@ -243,8 +251,9 @@ function writeEntry(sink: Sink, e: CpioEntry, h: Header, content: CpioEntry | un
     sink.bytes(content.data);
   } else if (content.source !== undefined) {
     // Opened even when empty: a source that is no longer empty must be noticed too.
-    const digest = sink.file(content.source, h.size, e.path, sourceDigest !== undefined);
-    if (digest !== undefined) sourceDigest!(content, digest);
+    const read = opts.sourceDigest && opts.sourceStat ? ({} as Partial<SourceRead>) : undefined;
+    const digest = sink.file(content.source, h.size, e.path, opts.sourceDigest !== undefined, read);
+    if (digest !== undefined) opts.sourceDigest!(content, digest, read as SourceRead | undefined);
   }
   sink.zeros((4 - (h.size % 4)) % 4);
 }
@@ -361,7 +370,7 @@ class Sink {
    * that shrank hits EOF early. With `digest`, returns the digest of the
    * bytes streamed (one shot when one read took the whole file).
    */
-  file(path: string, size: number, name: string, digest: boolean): string | undefined {
+  file(path: string, size: number, name: string, digest: boolean, read?: Partial<SourceRead>): string | undefined {
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -372,6 +381,7 @@ class Sink {
       });
     }
     try {
+      if (read) read.st = fstatSync(fd, { bigint: true });
       let left = size;
       let filePos = 0;
       let stream: ReturnType<typeof createDigest> | undefined;
@@ -398,6 +408,7 @@ class Sink {
       }
     } finally {
       closeSync(fd);
+      if (read) read.atNs = BigInt(Date.now()) * 1_000_000n;
     }
   }
 }

@@ -381,6 +381,12 @@ describe('writeNewc hash', () => {
     // In-memory data has no source to check; a hard link's data is written (and reported) once.
     assert.deepEqual([...seen.keys()].sort(), ['big', 'empty', 'h2', 'small']);
     for (const [path, d] of seen) assert.equal(d, digestFileSync(join(tmp, path === 'h2' ? 'linked' : path)), path);
+    // With sourceStat, each report carries the fstat taken before the read and the time after it (a stat cache's entry).
+    const stats = new Map<string, { ino: bigint; atNs: bigint }>();
+    writeHashed(entries, { sourceStat: true, sourceDigest: (e: CpioEntry, _d: string, at?: { st: fs.BigIntStats; atNs: bigint }) => stats.set(e.path, { ino: at!.st.ino, atNs: at!.atNs }) });
+    const st = fs.statSync(small, { bigint: true });
+    assert.equal(stats.get('small')!.ino, st.ino);
+    assert.ok(stats.get('small')!.atNs >= st.mtimeNs);
 
     const out = join(tmp, 'aborted');
     const fd = openSync(out, 'w');
