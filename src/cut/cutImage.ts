@@ -303,6 +303,9 @@ async function everyAsync<T>(xs: T[], f: (x: T) => Promise<unknown>): Promise<bo
   return true;
 }
 
+/** A layer of the plan as built or found, before its stamp inputs are attached. */
+type BuiltLayer = Pick<LayerResult, 'name' | 'key' | 'size' | 'digest' | 'source'>;
+
 /**
  * A native plan's layers: one, or a big tree's chunks (deriveNativeLayers).
  * Each is looked up by its own key, so an edit in one chunk builds that chunk
@@ -348,8 +351,7 @@ async function nativeLayers(
       return { inputs: distributeInputs(inputs, (path) => chunkOf.get(path), walked.length), racy, snap };
     };
   }
-  type Built = Pick<LayerResult, 'name' | 'key' | 'size' | 'digest' | 'source'>;
-  const out: Built[] = [];
+  const out: BuiltLayer[] = [];
   const keyed = parts.filter((p): p is NativePart | DeltaPart => !('unkeyed' in p));
   const local = new Map<string, { size: number; digest: string }>();
   for (const { key } of keyed) {
@@ -370,59 +372,40 @@ async function nativeLayers(
     if (!entries) return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, undefined, retried);
     lost.set(part.key, entries);
   }
-  for (const part of parts) {
+  async function buildPart(part: NativePart | DeltaPart | UnkeyedPart): Promise<BuiltLayer> {
     const { name } = part;
-    if ('unkeyed' in part) {
-      try {
-        out.push(await writeUnkeyed(plan, ctx, store, part, walkInputs!));
-      } catch (e) {
-        // A file that grew or shrank while it was written: derived again, as below.
-        if (retried || (e as RapidoError).code !== 'CPIO_SOURCE_CHANGED') throw e;
-        return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, undefined, true);
-      }
-      continue;
-    }
+    if ('unkeyed' in part) return writeUnkeyed(plan, ctx, store, part, walkInputs!);
     const { key } = part;
     const found = local.get(key);
     // A chunk the delta left as it was: its object was checked as the stamp's are.
-    if (found && 'reused' in part) {
-      out.push({ name, key, size: part.reused.size, digest: part.reused.digest, source: 'stamp' });
-      continue;
-    }
-    if (found) {
-      out.push({ name, key, ...found, source: 'store' });
-      continue;
-    }
+    if (found && 'reused' in part) return { name, key, size: part.reused.size, digest: part.reused.digest, source: 'stamp' };
+    if (found) return { name, key, ...found, source: 'store' };
     const f = fetched.get(key);
-    if (f) {
-      out.push({ name, key, size: f.record.size, digest: f.record.digest, source: 'fetched' });
-      continue;
-    }
+    if (f) return { name, key, size: f.record.size, digest: f.record.digest, source: 'fetched' };
     // A reused chunk whose object vanished (gc, a wiped store) is built again: its derivation first, for its record.
     const { derivation, entries } = 'derivation' in part ? part : derivePart(plan, ctx, name, lost.get(key)!, entryDigester(store, new HostInputs()));
-    let built: Built;
-    try {
-      built = await store.withLayerLock(key, async () => {
-        const again = await store.lookup(key); // another cut may have built it while we waited
-        if (again) return { name, key, ...again, source: 'store' as const };
-        const member = 'prior' in part && part.prior && delta ? priorMembers(store, delta.image, part.prior.layer, part.prior.dirty, entries.length) : undefined;
-        const { size, digest } = writeHashedObject(store.dir, key, (fd) => {
-          // Hashed as written: writeObject need not read the archive back.
-          const hash = createDigest();
-          const size = writeNewcSync(fd, entries, { epoch: ctx.epoch, member, hash, sourceDigest: checkSourceDigests(derivation) });
-          return { size, digest: hash.digest() };
-        });
-        const now = Date.now();
-        store.record({ key, builder: derivation.builder, layerName: name, size, digest, derivation, createdAt: now, lastUsedAt: now });
-        return { name, key, size, digest, source: 'built' as const };
+    return store.withLayerLock(key, async () => {
+      const again = await store.lookup(key); // another cut may have built it while we waited
+      if (again) return { name, key, ...again, source: 'store' as const };
+      const member = 'prior' in part && part.prior && delta ? priorMembers(store, delta.image, part.prior.layer, part.prior.dirty, entries.length) : undefined;
+      const { size, digest } = writeHashedObject(store.dir, key, (fd) => {
+        // Hashed as written: writeObject need not read the archive back.
+        const hash = createDigest();
+        const size = writeNewcSync(fd, entries, { epoch: ctx.epoch, member, hash, sourceDigest: checkSourceDigests(derivation) });
+        return { size, digest: hash.digest() };
       });
-    } catch (e) {
-      // A host file written during the cut (an editor's save): nothing was stored under the stale key.
-      // The plan is derived once more from fresh lstats and digests; a file that keeps changing fails the cut.
-      if (retried || (e as RapidoError).code !== 'CPIO_SOURCE_CHANGED') throw e;
-      return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, undefined, true);
-    }
-    out.push(built);
+      const now = Date.now();
+      store.record({ key, builder: derivation.builder, layerName: name, size, digest, derivation, createdAt: now, lastUsedAt: now });
+      return { name, key, size, digest, source: 'built' as const };
+    });
+  }
+  try {
+    for (const part of parts) out.push(await buildPart(part));
+  } catch (e) {
+    // A host file written during the cut (an editor's save): nothing was stored under the stale key.
+    // The plan is derived once more from fresh lstats and digests; a file that keeps changing fails the cut.
+    if (retried || (e as RapidoError).code !== 'CPIO_SOURCE_CHANGED') throw e;
+    return nativeLayers(plan, ctx, store, cutStartMs, memo, subst, undefined, true);
   }
   const { inputs, racy, snap } = stampedOf();
   return out.map((r, j) => ({ ...r, ...(j === 0 ? { inputs: inputs[0], racy, memo, snapshot: snap } : { inputs: inputs[j], racy: false }) }));
@@ -438,7 +421,7 @@ async function nativeLayers(
  */
 async function writeUnkeyed(
   plan: LayerPlan, ctx: CutContext, store: CutStore, part: UnkeyedPart, inputs: HostInputs,
-): Promise<Pick<LayerResult, 'name' | 'key' | 'size' | 'digest' | 'source'>> {
+): Promise<BuiltLayer> {
   const { name, entries } = part;
   const read = new Map<string, string>();
   const staged = stageHashedObject(store.dir, hashString(`${plan.name}\0${name}`), (fd) => {

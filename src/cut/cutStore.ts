@@ -68,10 +68,16 @@ export class CutStore {
    * was read for another reason), else hashed now.
    */
   digest(path: string, sig: string | null | undefined, read?: HashedRead): string {
-    const k = this.known.input(path);
-    if (k?.[2] && sig && k[1] === sig) return k[2];
+    const stamped = this.stampDigest(path, sig);
+    if (stamped !== undefined) return stamped;
     if (this.db && this.mod) return this.mod.statDigest(this.db, path, undefined, read, sig ?? undefined);
     return read ? read.digest : digestFileSync(path);
+  }
+
+  /** The digest the last stamp gives `path` at the same lstat signature. */
+  private stampDigest(path: string, sig: string | null | undefined): string | undefined {
+    const k = this.known.input(path);
+    return k?.[2] && sig && k[1] === sig ? k[2] : undefined;
   }
 
   /**
@@ -81,8 +87,8 @@ export class CutStore {
    * (cutImage's unkeyed parts).
    */
   knownDigest(path: string, sig: string | null | undefined, read?: HashedRead): string | undefined {
-    const k = this.known.input(path);
-    if (k?.[2] && sig && k[1] === sig) return k[2];
+    const stamped = this.stampDigest(path, sig);
+    if (stamped !== undefined) return stamped;
     if (read) return this.digest(path, sig, read);
     if (this.db && this.mod && sig) return this.mod.knownStatDigest(this.db, path, sig);
     return undefined;

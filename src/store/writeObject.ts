@@ -96,13 +96,7 @@ export function discardObject(store: StoreDir, staged: StagedObject): void {
 }
 
 function write(store: StoreDir, key: string, produce: (fd: number) => StreamedDigest | undefined): WrittenObject {
-  const staged = stage(store, key, produce);
-  try {
-    fs.fsyncSync(staged.fd!);
-  } catch (e) {
-    throw abandon(store, key, staged, e);
-  }
-  return place(store, key, staged);
+  return placeObject(store, key, stage(store, key, produce));
 }
 
 /** Temp file in <store>/tmp (same filesystem), filled by produce(), size checked, digested. */
