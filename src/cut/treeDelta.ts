@@ -2,7 +2,7 @@ import { closeSync, openSync, readdirSync, readSync, type Stats } from 'node:fs'
 import { basename } from 'node:path';
 import { skippedInTree } from '../derivations/builders/treeLayer.js';
 import type { CutContext } from '../derivations/builders/context.js';
-import type { CpioEntry } from '../derivations/cpio/cpioEntry.js';
+import { typeOfModeBits, type CpioEntry } from '../derivations/cpio/cpioEntry.js';
 import { derivePart, partName, type FileDigests, type NativePart } from '../derivations/deriveLayerKey.js';
 import { lstatOrNull, sigMtimeMs, sigSize, statSig } from '../derivations/hostInputs.js';
 import type { LayerPlan } from '../derivations/layerPlan.js';
@@ -24,9 +24,6 @@ export type DeltaPart = { name: string; key: string } & (
   | { reused: StampLayer; entriesOf: () => CpioEntry[] | undefined }
 );
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
 
 /** A snapshot entry whose size the stamp does not know: the tree is walked instead. */
 class UnknownSize extends Error {}
@@ -73,14 +70,14 @@ export function treeDelta(
     const oldMode = Number(old.slice(old.lastIndexOf(':') + 1));
     const st = lstatOrNull(path);
     if (!st || Number(st.mode) !== oldMode) return undefined;
-    if ((oldMode & S_IFMT) === S_IFDIR) {
+    if (typeOfModeBits(oldMode) === 'dir') {
       // A directory the walk left out (.git) holds no inputs; a walked one must list the same names.
       if (path === tree.hostDir || !skippedInTree(basename(path), true, tree.all)) {
         const now = readdirSync(path).sort();
         const before = recorded.children(path).sort();
         if (now.length !== before.length || now.some((name, i) => name !== before[i])) return undefined;
       }
-    } else if ((oldMode & S_IFMT) === S_IFREG) {
+    } else if (typeOfModeBits(oldMode) === 'file') {
       // The library closure reads ELF files: a change there may change what it finds.
       if (elf.has(path) || startsWithElfMagic(path)) return undefined;
       files.push(path);

@@ -1,5 +1,7 @@
 import { lstatSync, type BigIntStats, type Stats } from 'node:fs';
 import type { HashedRead } from '../store/statCache.js';
+import { typeOfModeBits } from './cpio/cpioEntry.js';
+import { lstatNumbers, type LstatNumbers } from './lstatSig.js';
 
 /**
  * Records every host path a layer's content depends on, with a stat
@@ -10,7 +12,7 @@ import type { HashedRead } from '../store/statCache.js';
  */
 export type StatSig = string;
 
-export function statSig(st: Stats): StatSig {
+export function statSig(st: LstatNumbers): StatSig {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}`;
 }
 
@@ -47,10 +49,13 @@ function kindSig(st: Stats | null): StatSig | null {
   return st.isDirectory() ? 'kind:dir' : 'kind:other';
 }
 
-/** The current signature of a path, of the same sort as `recorded`. */
+/** The current signature of a path, of the same sort as `recorded` (a no-op cut asks this of every input: lstatSig.ts). */
 export function currentSig(path: string, recorded: StatSig | null): StatSig | null {
-  const st = lstatOrNull(path);
-  return recorded?.startsWith('kind:') ? kindSig(st) : st ? statSig(st) : null;
+  const st = lstatNumbers(path);
+  if (!st) return null;
+  if (!recorded?.startsWith('kind:')) return statSig(st);
+  const type = typeOfModeBits(st.mode);
+  return type === 'symlink' ? statSig(st) : type === 'dir' ? 'kind:dir' : 'kind:other';
 }
 
 export function lstatOrNull(path: string): Stats | null {
