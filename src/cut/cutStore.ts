@@ -184,12 +184,14 @@ export class CutStore {
    * Runs fn (look the layer up again, build it, record it) under the
    * layer's cross-process build lock, so two cuts needing it build it once.
    * A layer recorded under it keeps the lock until its record is written
-   * (commitRecords): a cut waiting for it then finds the record. Before
-   * waiting for a lock, this cut writes its records and lets go of the
-   * locks it keeps, so two cuts never wait for each other.
+   * (commitRecords): a cut waiting for it then finds the record. While it
+   * waits for a lock, this cut writes its records and lets go of the locks
+   * it keeps, at every poll, not only when the wait begins: its plans run
+   * side by side, so another of them may record a layer, and keep its lock,
+   * during the wait. So two cuts never wait for each other.
    */
   async withLayerLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const lock = await acquireLock(this.dir, key, { onWait: () => this.commitRecords() });
+    const lock = await acquireLock(this.dir, key, { whileWaiting: () => this.commitRecords() });
     const before = this.recorded.size;
     try {
       return await fn();

@@ -23,6 +23,8 @@ export interface BuildLockOptions {
   timeoutMs?: number;
   /** Called once when we have to wait (owner is null while its lock file is being written). */
   onWait?: (owner: LockOwner | null) => void;
+  /** Called before every pause while we wait, the first one included (a caller lets go of what another waiter may need). */
+  whileWaiting?: () => void;
 }
 
 const LOCK_NAME_RE = /^[0-9A-Za-z_-][0-9A-Za-z._-]{0,127}$/;
@@ -177,6 +179,7 @@ export async function acquireLock(store: StoreDir, key: string, opts: BuildLockO
           : `remove ${file} if no rapido is running`,
       });
     }
+    opts.whileWaiting?.();
     await sleep(delay);
     delay = Math.min(delay * 2, MAX_POLL_MS);
   }

@@ -87,7 +87,7 @@ describe('CutStore.objectSig', () => {
 });
 
 describe('CutStore.withLayerLock', () => {
-  it('two cuts that each keep a recorded layer\'s lock, then need the other\'s, do not wait for each other; each layer is built once', async () => {
+  for (const mode of ['one after the other', 'side-by-side']) it(`two cuts that each keep a recorded layer's lock, then need the other's, do not wait for each other; each layer is built once (plans ${mode})`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rapido-cutstore-'));
     try {
       const cutStore = fileURLToPath(new URL('../../src/cut/cutStore.js', import.meta.url));
@@ -101,20 +101,36 @@ import fs from 'node:fs';
 import { CutStore } from ${JSON.stringify(cutStore)};
 import { initHasher } from ${JSON.stringify(digest)};
 import { writeObject } from ${JSON.stringify(writer)};
-const [storePath, first, second, dir] = process.argv.slice(2);
+const [storePath, first, second, dir, mode] = process.argv.slice(2);
 await initHasher();
 const cs = new CutStore(storePath, undefined);
 await cs.open();
-const build = (key) => cs.withLayerLock(key, async () => {
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const until = async (f) => { while (!fs.existsSync(dir + '/' + f)) await sleep(5); };
+const build = (key, inside) => cs.withLayerLock(key, async () => {
   if (await cs.lookup(key)) return fs.appendFileSync(dir + '/found', key + '\\n');
+  await inside?.();
   const w = writeObject(cs.dir, key, (fd) => fs.writeSync(fd, 'layer ' + key));
   cs.record({ key, builder: 't', layerName: key, size: w.size, digest: w.digest, derivation: {}, createdAt: 1, lastUsedAt: 1 });
   fs.appendFileSync(dir + '/built', key + '\\n');
 });
-await build(first);
-fs.writeFileSync(dir + '/' + first + '.ready', '');
-while (!fs.existsSync(dir + '/' + second + '.ready')) await new Promise((r) => setTimeout(r, 5));
-await build(second);
+if (mode === 'side-by-side') {
+  // Two plans of one cut at once (as cutImage runs them): the second starts waiting for the other
+  // cut's lock while the first still builds; the first's layer is recorded (its lock kept) only then.
+  const firstDone = build(first, async () => {
+    fs.writeFileSync(dir + '/' + first + '.locked', '');
+    await until(second + '.locked');
+    await sleep(300);
+  });
+  await until(first + '.locked');
+  await until(second + '.locked');
+  await Promise.all([firstDone, build(second)]);
+} else {
+  await build(first);
+  fs.writeFileSync(dir + '/' + first + '.ready', '');
+  await until(second + '.ready');
+  await build(second);
+}
 await cs.close();
 `);
       const store = join(dir, 'store');
@@ -123,7 +139,7 @@ await cs.close();
       await made.close();
       const [k1, k2] = ['1111111111111111', '2222222222222222'];
       const run = (a: string, b: string) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [script, store, a, b, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, [script, store, a, b, dir, mode], { stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
         // Two cuts waiting for each other would never end.

@@ -77,12 +77,15 @@ test('a live owner is waited for, with a timeout if asked', async (t) => {
   const held = withBuildLock(store, KEY, () => new Promise<void>((r) => (release = r)));
   await sleep(20);
   const owners: (LockOwner | null)[] = [];
+  let polls = 0;
   await assert.rejects(
-    withBuildLock(store, KEY, () => 'never', { timeoutMs: 150, onWait: (o) => owners.push(o) }),
+    withBuildLock(store, KEY, () => 'never', { timeoutMs: 150, onWait: (o) => owners.push(o), whileWaiting: () => polls++ }),
     (e) => e instanceof RapidoError && e.code === 'LOCK_TIMEOUT',
   );
   assert.equal(owners.length, 1);
   assert.equal(owners[0]!.pid, process.pid);
+  // onWait once; whileWaiting before every pause (5, 10, 20, 40, 80 ms... within 150 ms).
+  assert.ok(polls >= 4, `whileWaiting ran ${polls} times`);
 
   const order: string[] = [];
   const second = withBuildLock(store, KEY, () => order.push('second'));
