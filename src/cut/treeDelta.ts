@@ -24,7 +24,6 @@ export type DeltaPart = { name: string; key: string } & (
   | { reused: StampLayer; entriesOf: () => CpioEntry[] | undefined }
 );
 
-
 /** A snapshot entry whose size the stamp does not know: the tree is walked instead. */
 class UnknownSize extends Error {}
 

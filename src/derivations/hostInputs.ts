@@ -1,7 +1,9 @@
-import { lstatSync, type BigIntStats, type Stats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import type { HashedRead } from '../store/statCache.js';
 import { typeOfModeBits } from './cpio/cpioEntry.js';
-import { lstatNumbers, type LstatNumbers } from './lstatSig.js';
+import { lstatNumbers, lstatOrNull, type LstatNumbers } from './lstatSig.js';
+
+export { lstatOrNull };
 
 /**
  * Records every host path a layer's content depends on, with a stat
@@ -58,14 +60,6 @@ export function currentSig(path: string, recorded: StatSig | null): StatSig | nu
   return type === 'symlink' ? statSig(st) : type === 'dir' ? 'kind:dir' : 'kind:other';
 }
 
-export function lstatOrNull(path: string): Stats | null {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-    throw e;
-  }
-}
 
 export class HostInputs {
   /** path → signature, or null for "must stay absent" (a try-bin that was not found). */

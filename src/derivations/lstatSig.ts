@@ -34,18 +34,20 @@ export function lstatSource(): 'binding' | 'lstatSync' | undefined {
 export function lstatNumbers(path: string): LstatNumbers | undefined {
   if (raw === undefined) raw = probe(path);
   if (raw !== null) {
-    // The fourth argument is throwIfNoEntry on Node >= 20.10 (an object is not true: ENOENT returns undefined) and an error context before it.
+    // The fourth argument: an error context on older Nodes (an object, or the process aborts on an error), and on
+    // Node 20.20 throwIfNoEntry, where anything but false throws on ENOENT; both ways, a missing path is undefined here.
     const ctx: Record<string, unknown> = {};
     try {
       const a = raw(path, ctx);
       if (a !== undefined) return numbersOf(a);
       if (ctx.code === undefined || ctx.code === 'ENOENT' || ctx.code === 'ENOTDIR') return undefined;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     }
     // Any other failure: lstatSync reports it as usual.
   }
-  return numbersOfStats(lstatOrUndefined(path));
+  return numbersOfStats(lstatOrNull(path));
 }
 
 function numbersOf(a: Float64Array): LstatNumbers {
@@ -53,15 +55,16 @@ function numbersOf(a: Float64Array): LstatNumbers {
   return { dev: a[0], mode: a[1], ino: a[7], size: a[8], mtimeMs: a[12] * 1e3 + a[13] / 1e6, ctimeMs: a[14] * 1e3 + a[15] / 1e6 };
 }
 
-function numbersOfStats(st: Stats | undefined): LstatNumbers | undefined {
-  return st && { dev: st.dev, ino: st.ino, size: st.size, mode: st.mode, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+function numbersOfStats(st: Stats | null): LstatNumbers | undefined {
+  return st ? { dev: st.dev, ino: st.ino, size: st.size, mode: st.mode, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs } : undefined;
 }
 
-function lstatOrUndefined(path: string): Stats | undefined {
+/** fs.lstatSync, null when the path does not exist or a component is not a directory. */
+export function lstatOrNull(path: string): Stats | null {
   try {
-    return lstatSync(path, { throwIfNoEntry: false });
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw e;
   }
 }
@@ -76,7 +79,7 @@ function probe(path: string): RawLstat | null {
     const lstat = binding.lstat as (p: string, bigint: boolean, req: undefined, ctx: unknown) => unknown;
     const f: RawLstat = (p, ctx) => lstat(p, false, undefined, ctx) as Float64Array | undefined;
     for (const p of [path, process.execPath]) {
-      const want = numbersOfStats(lstatOrUndefined(p));
+      const want = numbersOfStats(lstatOrNull(p));
       if (!want) continue;
       const got = f(p, {});
       if (!(got instanceof Float64Array) || got.length < 16) return null;

@@ -55,7 +55,12 @@ export function removeLayer(store: Store, key: string): void {
   const p = objectPath(store, key);
   storeTransaction(store, () => {
     fs.rmSync(p, { force: true });
-    store.db.layers.removeSync(key);
-    store.db.used?.removeSync(key);
+    removeLayerRecord(store, key);
   });
+}
+
+/** Removes a layer's record and its last-use time (inside the caller's transaction); the object is the caller's. */
+export function removeLayerRecord(store: Store, key: string): void {
+  store.db.layers.removeSync(key);
+  store.db.used?.removeSync(key);
 }

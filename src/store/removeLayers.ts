@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from './fsyncDir.js';
+import { removeLayerRecord } from './layerIndex.js';
 import { hasObject, objectPath } from './objectPath.js';
 import type { Store } from './types.js';
 import { storeTransaction } from './storeTransaction.js';
@@ -43,8 +44,7 @@ function finishRemoval(store: Store, keys: Iterable<string>): { records: number;
     let records = 0;
     for (const key of keys) {
       if (hasObject(store, key) || !store.db.layers.doesExist(key)) continue;
-      store.db.layers.removeSync(key);
-      store.db.used?.removeSync(key);
+      removeLayerRecord(store, key);
       records++;
     }
     const manifests = pruneManifests(store);

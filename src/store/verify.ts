@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { digestFileSync } from './digest.js';
 import { readJournal, type JournalEntry } from './journal.js';
-import { listLayers } from './layerIndex.js';
+import { listLayers, removeLayerRecord } from './layerIndex.js';
 import { isLayerKey, objectPath } from './objectPath.js';
 import { scanObjects } from './objectScan.js';
 import type { Store } from './types.js';
@@ -170,7 +170,7 @@ export function repairStore(store: Store, report: VerifyReport): RepairResult {
       keys.push(p.key);
       result.corrupt++;
     } else if (p.kind === 'corrupt' && p.key) {
-      storeTransaction(store, () => (store.db.layers.removeSync(p.key!), store.db.used?.removeSync(p.key!))); // a record with an unusable key: nothing to unlink
+      storeTransaction(store, () => removeLayerRecord(store, p.key!)); // a record with an unusable key: nothing to unlink
       result.corrupt++;
     } else if (p.kind === 'missing' && p.key) {
       keys.push(p.key);
