@@ -21,21 +21,34 @@ export interface LstatNumbers {
 }
 
 /** Node's stat array: dev, mode, nlink, uid, gid, rdev, blksize, ino, size, blocks, then sec/nsec pairs for atime, mtime, ctime, birthtime. */
-type RawLstat = (path: string, ctx: Record<string, unknown>) => Float64Array | undefined;
+type RawLstat = ((path: string, ctx: Record<string, unknown>) => Float64Array | undefined) & { quietMissing?: boolean };
 
 let raw: RawLstat | null | undefined;
+const NO_CONTEXT = {};
 
-/** Which lstat answers (after the first call): Node's binding, or lstatSync where it could not be trusted. */
-export function lstatSource(): 'binding' | 'lstatSync' | undefined {
-  return raw === undefined ? undefined : raw === null ? 'lstatSync' : 'binding';
+/**
+ * Which lstat answers (after the first call): Node's binding, or lstatSync
+ * where it could not be trusted; 'binding, quiet' when the binding also
+ * answers a missing path without throwing.
+ */
+export function lstatSource(): 'binding' | 'binding, quiet' | 'lstatSync' | undefined {
+  return raw === undefined ? undefined : raw === null ? 'lstatSync' : raw.quietMissing ? 'binding, quiet' : 'binding';
 }
 
 /** lstat of `path`, undefined when it does not exist or a component is not a directory (as lstatOrNull). */
 export function lstatNumbers(path: string): LstatNumbers | undefined {
   if (raw === undefined) raw = probe(path);
-  if (raw !== null) {
-    // The fourth argument: an error context on older Nodes (an object, or the process aborts on an error), and on
-    // Node 20.20 throwIfNoEntry, where anything but false throws on ENOENT; both ways, a missing path is undefined here.
+  if (raw?.quietMissing) {
+    try {
+      const a = raw(path, NO_CONTEXT);
+      return a === undefined ? undefined : numbersOf(a);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      // Any other failure: lstatSync reports it as usual.
+    }
+  } else if (raw !== null) {
+    // Without quietMissing, the fourth argument is an error context (older Nodes: an object, or the process aborts on
+    // an error) or throwIfNoEntry set (it throws on ENOENT); every way, a missing path is undefined here.
     const ctx: Record<string, unknown> = {};
     try {
       const a = raw(path, ctx);
@@ -77,7 +90,13 @@ function probe(path: string): RawLstat | null {
     const binding = (process as unknown as { binding(name: string): { lstat?: unknown } }).binding('fs');
     if (typeof binding.lstat !== 'function') return null;
     const lstat = binding.lstat as (p: string, bigint: boolean, req: undefined, ctx: unknown) => unknown;
-    const f: RawLstat = (p, ctx) => lstat(p, false, undefined, ctx) as Float64Array | undefined;
+    // Missing paths are common inputs (a binary looked for along PATH), and an error thrown from the binding costs
+    // several times the lstat. Where lstatSync itself passes throwIfNoEntry as the fourth argument (its source says
+    // so), false makes the binding return undefined instead; elsewhere that argument is an error context.
+    const quiet = /binding\.lstat\(\s*[^,]+,\s*options\.bigint,\s*undefined,\s*options\.throwIfNoEntry,?\s*\)/.test(lstatSync.toString());
+    const f: RawLstat = quiet ? (p) => lstat(p, false, undefined, false) as Float64Array | undefined : (p, ctx) => lstat(p, false, undefined, ctx) as Float64Array | undefined;
+    f.quietMissing = quiet;
+    if (quiet && f(`${process.execPath}.rapido-missing-${process.pid}`, {}) !== undefined) return null;
     for (const p of [path, process.execPath]) {
       const want = numbersOfStats(lstatOrNull(p));
       if (!want) continue;
