@@ -11,7 +11,9 @@
  * interleaved with this one run by run (each edit is seen by both, in
  * alternating order), so before/after come from one run on one loaded
  * machine. BENCH_RAPIDO=... replaces this build. EDIT_COST_TREES=50,500
- * picks the synthetic sizes (MiB).
+ * picks the synthetic sizes (MiB). EDIT_COST_DIR=/mnt/xfs puts the projects
+ * (store, image) and trees on another filesystem, e.g. an XFS or btrfs
+ * mount, where the image shares its objects' blocks (image/cloneRanges.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -113,7 +115,7 @@ function cpioFloor(image: string, root: string, runs: number): number {
 export function editCostBench(opts: { repo: string; rapido?: string; runs: number; kver: string; fstestsSrc?: string }): Row[] {
   const builds: Build[] = [{ label: 'after', rapido: process.env.BENCH_RAPIDO ?? opts.rapido ?? join(opts.repo, 'bin/rapido.js') }];
   if (process.env.BENCH_RAPIDO_BEFORE) builds.unshift({ label: 'before', rapido: process.env.BENCH_RAPIDO_BEFORE });
-  const root = mkdtempSync(join(tmpdir(), 'rapido-edit-bench-'));
+  const root = mkdtempSync(join(process.env.EDIT_COST_DIR ?? tmpdir(), 'rapido-edit-bench-'));
   const rows: Row[] = [];
   const runs = opts.runs;
   try {

@@ -25,7 +25,7 @@ export async function buildCut(name: string, post: PostStep[], precomputed?: Noo
   const rebuilt = built && built < outcome.layers.length ? `, rebuilt: ${layerNameList(outcome.layers.filter((l) => l.source === 'built').map((l) => l.name))}` : '';
   writeStderr(
     `rapido: ${name}: ${outcome.layers.length} layers (${built} built, ${reused} reused${fetched ? `, ${from}` : ''})${rebuilt}, ${formatBytes(outcome.imageBytes)}, ` +
-      `${formatBytes(outcome.written)} written -> ${shownPath(req.out)} (${(Date.now() - t0).toFixed(0)} ms)\n`,
+      `${formatBytes(outcome.written)} written${outcome.cloned ? `, ${formatBytes(outcome.cloned)} cloned` : ''} -> ${shownPath(req.out)} (${(Date.now() - t0).toFixed(0)} ms)\n`,
   );
   return { req, stamp: outcome.stamp };
 }

@@ -38,6 +38,8 @@ export interface CutOutcome {
   fetchedFrom: Map<string, number>;
   imageBytes: number;
   written: number;
+  /** Image bytes that share their store objects' blocks instead of being written (composeImage.ts, cloneRanges.ts). */
+  cloned: number;
   stamp: Stamp;
 }
 
@@ -253,7 +255,7 @@ async function cutWithStore(
     outcomes.flat().map((o) => o.key),
   );
   const fetchedFrom = (await subst())?.fetchedFrom ?? new Map<string, number>();
-  return { layers: outcomes.flat(), fetchedFrom, imageBytes: composed.current.size, written: composed.written, stamp };
+  return { layers: outcomes.flat(), fetchedFrom, imageBytes: composed.current.size, written: composed.written, cloned: composed.cloned, stamp };
 }
 
 /** The stamp's record of a layer's inputs; digests of files touched within the racy window are not kept. */
