@@ -1,5 +1,7 @@
-import { lstatSync, rmSync, type Stats } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { typeOfModeBits } from '../derivations/cpio/cpioEntry.js';
 import { statSig, type StatSig } from '../derivations/hostInputs.js';
+import { lstatNumbers, type LstatNumbers } from '../derivations/lstatSig.js';
 import type { Stamp } from '../image/stamp.js';
 import { ChunkedInputs } from './chunkInputs.js';
 import { cleanTmp } from '../store/cleanTmp.js';
@@ -109,7 +111,7 @@ export class CutStore {
     // A layer this cut recorded is known by its file too: its record waits for finish().
     if (!this.db || this.recorded.has(key)) {
       const st = this.statObject(key);
-      if (!st?.isFile()) return undefined;
+      if (!st) return undefined;
       const exp = this.expected.get(key);
       if (exp) return st.size === exp.size ? this.hit(key, st, exp) : this.corrupt(key, `size ${st.size}, expected ${exp.size}`);
     }
@@ -121,16 +123,18 @@ export class CutStore {
     // An object without a record (a cut killed between the two) is rebuilt: writeObject then keeps it only if its bytes check.
     if (!rec) return undefined;
     const st = this.statObject(key);
-    if (!st?.isFile()) return undefined;
+    if (!st) return undefined;
     return st.size === rec.size ? this.hit(key, st, { size: rec.size, digest: rec.digest }) : this.corrupt(key, `size ${st.size}, expected ${rec.size}`);
   }
 
-  private statObject(key: string): Stats | undefined {
-    return lstatSync(objectPath(this.dir, key), { throwIfNoEntry: false });
+  /** The object's lstat, if it is a regular file (through lstatSig.ts: a warm cut asks this of every layer). */
+  private statObject(key: string): LstatNumbers | undefined {
+    const st = lstatNumbers(objectPath(this.dir, key));
+    return st && typeOfModeBits(st.mode) === 'file' ? st : undefined;
   }
 
   /** A lookup's answer; the object's signature is kept for the stamp (objectSig). */
-  private hit<T>(key: string, st: Stats, found: T): T {
+  private hit<T>(key: string, st: LstatNumbers, found: T): T {
     this.objectSigs.set(key, statSig(st));
     return found;
   }

@@ -51,6 +51,12 @@ function kindSig(st: Stats | null): StatSig | null {
   return st.isDirectory() ? 'kind:dir' : 'kind:other';
 }
 
+/** The full signature of the regular file at `path`; null when it is missing or not a regular file. */
+export function fileSig(path: string): StatSig | null {
+  const st = lstatNumbers(path);
+  return st !== undefined && typeOfModeBits(st.mode) === 'file' ? statSig(st) : null;
+}
+
 /** The current signature of a path, of the same sort as `recorded` (a no-op cut asks this of every input: lstatSig.ts). */
 export function currentSig(path: string, recorded: StatSig | null): StatSig | null {
   const st = lstatNumbers(path);

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, statfsSync } from 'node:fs';
+import { lazyChildProcess } from '../lazyBuiltins.js';
 
 /**
  * Shares a store object's blocks with the image instead of copying them
@@ -56,7 +56,7 @@ export function cloneRanges(dest: string, ranges: CloneRange[]): boolean {
   const tool = findXfsIo();
   if (!tool || ranges.length === 0 || !canCloneWith(dest) || !ranges.every((r) => canCloneWith(r.src))) return false;
   const commands = ranges.flatMap((r) => ['-c', `reflink -q ${r.src} ${r.srcOffset} ${r.destOffset} ${r.length}`]);
-  const r = spawnSync(tool, [...commands, dest], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = lazyChildProcess().spawnSync(tool, [...commands, dest], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   // xfs_io exits 0 even when the ioctl fails (it prints the error): silence is the only success.
   return r.status === 0 && r.stdout === '' && r.stderr === '';
 }

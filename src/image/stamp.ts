@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { currentSig, lstatOrNull, statSig, type StatSig } from '../derivations/hostInputs.js';
+import { currentSig, fileSig, lstatOrNull, type StatSig } from '../derivations/hostInputs.js';
 import { currentBootId } from './bootId.js';
 import { byteLines } from './byteLines.js';
 
@@ -172,8 +172,7 @@ export function storeIdentity(storePath: string): string | null {
 
 /** True when the path is still the very file a layout or object was recorded from (no write, no replacement). */
 function sigHolds(path: string, sig: StatSig): boolean {
-  const st = lstatOrNull(path);
-  return st !== null && st.isFile() && statSig(st) === sig;
+  return fileSig(path) === sig;
 }
 
 /**

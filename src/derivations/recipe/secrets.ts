@@ -1,4 +1,4 @@
-import { lazyCrypto } from '../../lazyCrypto.js';
+import { lazyCrypto } from '../../lazyBuiltins.js';
 
 /**
  * `secret VAR [DEFAULT]` values (passwords, keys) reach the guest like `env`
