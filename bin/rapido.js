@@ -10,5 +10,10 @@ if (fast === undefined) import('../dist/bin/rapido.js');
 else if (fast.done) process.exitCode = fast.code;
 else {
   globalThis.__rapidoImportEsm = (specifier) => import(specifier); // see src/importEsm.ts
-  requireWithCodeCache(require.resolve('../dist/bin/cut.cjs')).runCut(fast.args, fast.check).then((code) => { process.exitCode = code; });
+  // The code cache is written by a warm re-cut, the loop it is for (src/cli/codeCache.ts).
+  let warm = false;
+  requireWithCodeCache(require.resolve('../dist/bin/cut.cjs'), () => warm).runCut(fast.args, fast.check).then((r) => {
+    warm = r.warm;
+    process.exitCode = r.code;
+  });
 }

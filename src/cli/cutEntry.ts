@@ -8,12 +8,12 @@ import { reportError } from './reportError.js';
  * (dist/bin/cut.cjs): builders, the hasher and LMDB stay lazy inside it,
  * and nothing of the boot side is in it.
  */
-export async function runCut(args: CutArgs, check?: NoopCheck): Promise<number> {
+export async function runCut(args: CutArgs, check?: NoopCheck): Promise<{ code: number; warm: boolean }> {
   try {
-    await buildCut(args.name, args.post, check, { substitute: !args.noSubstitute });
-    return 0;
+    const { warm } = await buildCut(args.name, args.post, check, { substitute: !args.noSubstitute });
+    return { code: 0, warm };
   } catch (e) {
     reportError(e);
-    return Number(process.exitCode ?? 1);
+    return { code: Number(process.exitCode ?? 1), warm: false };
   }
 }

@@ -4,13 +4,16 @@ import type { CutRequest } from './cutRequest.js';
 import { checkCut, shownPath, upToDateLine, type NoopCheck } from './noopCut.js';
 import { writeStderr } from '../writeStderr.js';
 
-/** The cut itself (`rapido cut -B`): the image at DRACUT_OUT, from the store where possible, and one summary line. */
-export async function buildCut(name: string, post: PostStep[], precomputed?: NoopCheck, opts: { substitute?: boolean } = {}): Promise<{ req: CutRequest; stamp: Stamp }> {
+/**
+ * The cut itself (`rapido cut -B`): the image at DRACUT_OUT, from the store where possible, and one summary line.
+ * `warm`: most layers came from the store (or nothing changed), as in the edit -> re-cut loop.
+ */
+export async function buildCut(name: string, post: PostStep[], precomputed?: NoopCheck, opts: { substitute?: boolean } = {}): Promise<{ req: CutRequest; stamp: Stamp; warm: boolean }> {
   const t0 = Date.now();
   const { req, prev, freshness } = precomputed ?? checkCut(name, post);
   if (prev && freshness.fresh) {
     writeStderr(upToDateLine(name, prev, req.out, Date.now() - t0));
-    return { req, stamp: prev };
+    return { req, stamp: prev, warm: true };
   }
   const [{ cutImage }, { makeProgress }, { formatBytes }, { layerNameList }] = await Promise.all([
     import('./cutImage.js'), import('./progress.js'), import('../format.js'), import('./layerNameList.js'),
@@ -27,5 +30,5 @@ export async function buildCut(name: string, post: PostStep[], precomputed?: Noo
     `rapido: ${name}: ${outcome.layers.length} layers (${built} built, ${reused} reused${fetched ? `, ${from}` : ''})${rebuilt}, ${formatBytes(outcome.imageBytes)}, ` +
       `${formatBytes(outcome.written)} written${outcome.cloned ? `, ${formatBytes(outcome.cloned)} cloned` : ''} -> ${shownPath(req.out)} (${(Date.now() - t0).toFixed(0)} ms)\n`,
   );
-  return { req, stamp: outcome.stamp };
+  return { req, stamp: outcome.stamp, warm: built * 2 <= outcome.layers.length };
 }

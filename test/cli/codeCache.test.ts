@@ -2,17 +2,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const CODE_CACHE = resolve('dist/src/cli/codeCache.js');
 
-/** Loads `file` through requireWithCodeCache in a fresh process with HOME=`home`; prints what its answer() returns. */
-function load(file: string, env: NodeJS.ProcessEnv): string {
+/** Loads `file` through requireWithCodeCache in a fresh process with HOME=`home`; prints what its answer() returns. `keep`: what the run says at exit. */
+function load(file: string, env: NodeJS.ProcessEnv, keep = true): string {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
     const { requireWithCodeCache } = await import(${JSON.stringify(CODE_CACHE)});
-    process.stdout.write(String(requireWithCodeCache(${JSON.stringify(file)}).answer()));`], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    let keep = false;
+    process.stdout.write(String(requireWithCodeCache(${JSON.stringify(file)}, () => keep).answer()));
+    keep = ${keep};`], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, '', 'no warning');
   return r.stdout;
@@ -26,6 +28,9 @@ test('code cache: written once at exit, then used; a rebuilt bundle of the same 
     const body = (v: string) => `'use strict';\nconst path = require('node:path');\nmodule.exports = { answer: () => path.basename(__filename) + ':${v}' };\n`;
     writeFileSync(file, body('1'));
     const cacheDir = join(home, '.cache/rapido/v8');
+    // A run that is not typical of the loop (a cold cut) leaves no cache: the next one writes it.
+    assert.equal(load(file, { HOME: home }, false), 'bundle.cjs:1');
+    assert.equal(existsSync(cacheDir) && readdirSync(cacheDir).length > 0, false, 'no cache from a run that says not to keep it');
     assert.equal(load(file, { HOME: home }), 'bundle.cjs:1', 'require, __filename and exports work inside the cached script');
     const written = readdirSync(cacheDir);
     assert.equal(written.length, 1, 'one cache file');
