@@ -22,7 +22,8 @@ export function canLoopMount(): boolean {
   return process.getuid?.() === 0 && existsSync('/dev/loop-control') && Object.values(MKFS).every(([mkfs]) => existsSync(mkfs));
 }
 
-export function loopMount(type: keyof typeof MKFS): LoopMount {
+/** `mkfsArgs`: more options for mkfs (e.g. `-m reflink=0`, an XFS made before xfsprogs 5.1). */
+export function loopMount(type: keyof typeof MKFS, mkfsArgs: string[] = []): LoopMount {
   const root = mkdtempSync(join(tmpdir(), `rapido-loop-${type}-`));
   const image = join(root, 'fs.img');
   const dir = join(root, 'mnt');
@@ -35,7 +36,7 @@ export function loopMount(type: keyof typeof MKFS): LoopMount {
   try {
     run('truncate', ['-s', '512M', image]);
     const [mkfs, ...args] = MKFS[type];
-    run(mkfs, [...args, image]);
+    run(mkfs, [...args, ...mkfsArgs, image]);
     run('mount', ['-o', 'loop', image, dir]);
   } catch (e) {
     rmSync(root, { recursive: true, force: true });

@@ -133,6 +133,24 @@ for (const type of ['xfs', 'btrfs'] as const) {
   });
 }
 
+describe('on XFS made without reflink (mkfs.xfs before xfsprogs 5.1)', opts, () => {
+  let fs: LoopMount;
+  before(() => {
+    requireHost(canLoopMount(), LOOP_NEEDS);
+    fs = loopMount('xfs', ['-m', 'reflink=0']);
+  });
+  after(() => fs?.close());
+
+  test('xfs_io is refused, and every byte is written', () => {
+    const layers = [layer(fs.dir, 'aaaa', 9 << 20), layer(fs.dir, 'bbbb', (9 << 20) + 3)];
+    assert.equal(cloneBlockSize(fs.dir), 4096, 'an XFS: sharing is tried');
+    const r = composeImage(join(fs.dir, 'myinitrd'), layers, {});
+    assert.equal(r.cloned, 0);
+    assert.equal(r.written, readFileSync(join(fs.dir, 'myinitrd')).length);
+    assert.deepEqual(readFileSync(join(fs.dir, 'myinitrd')), expected(layers));
+  });
+});
+
 describe('on ext4', opts, () => {
   let fs: LoopMount;
   before(() => {
