@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
-import { typeOfModeBits } from '../derivations/cpio/cpioEntry.js';
 import { statSig, type StatSig } from '../derivations/hostInputs.js';
-import { lstatNumbers, type LstatNumbers } from '../derivations/lstatSig.js';
+import { lstatFile, type LstatNumbers } from '../derivations/lstatSig.js';
 import type { Stamp } from '../image/stamp.js';
 import { ChunkedInputs } from './chunkInputs.js';
 import { cleanTmp } from '../store/cleanTmp.js';
@@ -129,8 +128,7 @@ export class CutStore {
 
   /** The object's lstat, if it is a regular file (through lstatSig.ts: a warm cut asks this of every layer). */
   private statObject(key: string): LstatNumbers | undefined {
-    const st = lstatNumbers(objectPath(this.dir, key));
-    return st && typeOfModeBits(st.mode) === 'file' ? st : undefined;
+    return lstatFile(objectPath(this.dir, key));
   }
 
   /** A lookup's answer; the object's signature is kept for the stamp (objectSig). */

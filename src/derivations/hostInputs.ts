@@ -1,7 +1,7 @@
 import type { BigIntStats, Stats } from 'node:fs';
 import type { HashedRead } from '../store/statCache.js';
 import { typeOfModeBits } from './cpio/cpioEntry.js';
-import { lstatNumbers, lstatOrNull, type LstatNumbers } from './lstatSig.js';
+import { lstatFile, lstatNumbers, lstatOrNull, type LstatNumbers } from './lstatSig.js';
 
 export { lstatOrNull };
 
@@ -45,27 +45,23 @@ function sigField(sig: StatSig, n: number): number {
  * the image mirrors (/tmp, /usr/bin) changes mtime all day, which must not
  * invalidate a layer. Symlinks keep a full signature: their target matters.
  */
-function kindSig(st: Stats | null): StatSig | null {
+function kindSig(st: LstatNumbers | null | undefined): StatSig | null {
   if (!st) return null;
-  if (st.isSymbolicLink()) return statSig(st);
-  return st.isDirectory() ? 'kind:dir' : 'kind:other';
+  const type = typeOfModeBits(st.mode);
+  return type === 'symlink' ? statSig(st) : type === 'dir' ? 'kind:dir' : 'kind:other';
 }
 
 /** The full signature of the regular file at `path`; null when it is missing or not a regular file. */
 export function fileSig(path: string): StatSig | null {
-  const st = lstatNumbers(path);
-  return st !== undefined && typeOfModeBits(st.mode) === 'file' ? statSig(st) : null;
+  const st = lstatFile(path);
+  return st ? statSig(st) : null;
 }
 
 /** The current signature of a path, of the same sort as `recorded` (a no-op cut asks this of every input: lstatSig.ts). */
 export function currentSig(path: string, recorded: StatSig | null): StatSig | null {
   const st = lstatNumbers(path);
-  if (!st) return null;
-  if (!recorded?.startsWith('kind:')) return statSig(st);
-  const type = typeOfModeBits(st.mode);
-  return type === 'symlink' ? statSig(st) : type === 'dir' ? 'kind:dir' : 'kind:other';
+  return recorded?.startsWith('kind:') ? kindSig(st) : st ? statSig(st) : null;
 }
-
 
 export class HostInputs {
   /** path → signature, or null for "must stay absent" (a try-bin that was not found). */

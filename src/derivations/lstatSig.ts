@@ -1,4 +1,5 @@
 import { lstatSync, type Stats } from 'node:fs';
+import { typeOfModeBits } from './cpio/cpioEntry.js';
 
 /**
  * A path's lstat as the few numbers a stat signature needs, without the
@@ -61,6 +62,12 @@ export function lstatNumbers(path: string): LstatNumbers | undefined {
     // Any other failure: lstatSync reports it as usual.
   }
   return numbersOfStats(lstatOrNull(path));
+}
+
+/** lstatNumbers of a regular file; undefined for anything else, or nothing. */
+export function lstatFile(path: string): LstatNumbers | undefined {
+  const st = lstatNumbers(path);
+  return st && typeOfModeBits(st.mode) === 'file' ? st : undefined;
 }
 
 function numbersOf(a: Float64Array): LstatNumbers {

@@ -175,17 +175,17 @@ function cloneSlots(fd: number, path: string, layers: ComposeLayer[], offsets: n
   const none = new Map<number, number>();
   const bs = cloneBlockSize(dirname(path));
   if (bs === undefined || SLOT % bs !== 0) return none;
-  const dev = fstatSync(fd).dev;
+  const st = fstatSync(fd, { bigint: true });
   const ranges: (CloneRange & { i: number })[] = [];
   for (const [i, l] of layers.entries()) {
     const length = l.size - (l.size % bs);
     if (skip.has(i) || length === 0) continue;
     const src = resolve(l.path);
-    if (!canCloneWith(src) || lstatOrUndef(src)?.dev !== BigInt(dev)) continue; // FICLONERANGE works within one filesystem
+    if (!canCloneWith(src) || lstatOrUndef(src)?.dev !== st.dev) continue; // FICLONERANGE works within one filesystem
     ranges.push({ i, src, srcOffset: 0, destOffset: offsets[i], length });
   }
   if (ranges.reduce((n, r) => n + r.length, 0) < MIN_CLONE_BYTES) return none;
-  if (fstatSync(fd).size < total) ftruncateSync(fd, total);
+  if (st.size < BigInt(total)) ftruncateSync(fd, total);
   return cloneRanges(resolve(path), ranges) ? new Map(ranges.map((r) => [r.i, r.length])) : none;
 }
 
